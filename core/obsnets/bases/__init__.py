@@ -1,0 +1,18 @@
+"""Abstract bases every obsnets component derives from."""
+
+from obsnets.bases.conv_base import ConvBase
+from obsnets.bases.encoder_core import EncoderCore
+from obsnets.bases.module import Module
+from obsnets.bases.network import NetworkBase, PriorBase
+from obsnets.bases.pool import PoolBase
+from obsnets.bases.randomizer import Randomizer
+
+__all__ = [
+    "ConvBase",
+    "EncoderCore",
+    "Module",
+    "NetworkBase",
+    "PoolBase",
+    "PriorBase",
+    "Randomizer",
+]

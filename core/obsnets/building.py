@@ -1,0 +1,94 @@
+"""Building components from a name and keyword arguments, strictly.
+
+One creation path for every component: resolve the name in the registry, check the keyword
+arguments against the constructor's signature (unknown ones are an error naming the valid
+ones, never dropped), instantiate, then let plugins see the result
+(``obsnets_network_built``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from obsnets.errors import InvalidKwargsError, suggestion
+from obsnets.registry import resolve_component
+
+__all__ = ["build_component", "check_kwargs", "constructor_parameters", "init_signature"]
+
+
+def init_signature(cls: type) -> inspect.Signature:
+    """The signature of ``cls.__init__``, including ``self``."""
+    return inspect.signature(cls.__init__)  # type: ignore[misc]
+
+
+def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword parameters of ``cls.__init__`` (without ``self``), in order."""
+    params = init_signature(cls).parameters
+    return {n: p for n, p in params.items() if n != "self"}
+
+
+def check_kwargs(cls: type, kwargs: Mapping[str, Any], *, what: str | None = None) -> None:
+    """Raise if ``kwargs`` do not fit ``cls``'s constructor.
+
+    Args:
+        cls: The component class.
+        kwargs: The keyword arguments that will be passed.
+        what: How to name the component in messages (defaults to the class name).
+
+    Raises:
+        InvalidKwargsError: an argument the constructor does not take (close matches and the
+            valid parameters are listed), or a required one that is missing.
+    """
+    params = constructor_parameters(cls)
+    label = what or cls.__name__
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = {
+        n: p
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    unknown = [k for k in kwargs if k not in named]
+    if unknown and not accepts_any:
+        hints = "".join(suggestion(k, named) for k in unknown)
+        raise InvalidKwargsError(
+            f"{label} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}."
+            f"{hints} Valid parameters: {', '.join(named) or '(none)'}."
+        )
+    missing = [
+        n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in kwargs
+    ]
+    if missing:
+        raise InvalidKwargsError(
+            f"{label} is missing required argument(s) {', '.join(map(repr, missing))}. "
+            f"Signature: {cls.__name__}{init_signature(cls)}."
+        )
+
+
+def build_component(
+    name: str | type, kwargs: Mapping[str, Any] | None = None, *, kind: str | None = None
+) -> torch.nn.Module:
+    """Build a component from its name (or class) and keyword arguments.
+
+    Args:
+        name: A plain name (``"ResNet18Conv"``), a qualified name (``"pkg.module:Class"``) or
+            a class.
+        kwargs: Constructor keyword arguments; checked strictly against the signature.
+        kind: The kind the caller's slot expects (``"backbone"``, ``"pool"``, ...); a name of
+            another kind does not resolve.
+
+    Returns:
+        The instance, after every plugin's ``obsnets_network_built`` hook saw it.
+    """
+    from obsnets.plugins import get_plugin_manager
+
+    cls = resolve_component(name, kind)
+    arguments = dict(kwargs or {})
+    check_kwargs(cls, arguments, what=f"{kind or 'component'} {cls.__name__}")
+    instance = cls(**arguments)
+    label = name if isinstance(name, str) else cls.__name__
+    get_plugin_manager().hook.obsnets_network_built(network=instance, name=label, kwargs=arguments)
+    return instance

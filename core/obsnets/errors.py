@@ -1,0 +1,97 @@
+"""Every exception obsnets raises on purpose.
+
+Each error inherits both ``ObsnetsError`` (so callers can catch everything obsnets reports) and
+the builtin a Python user would naturally catch (``LookupError`` for a name that does not
+resolve, ``TypeError`` for wrong arguments, ``ValueError`` for wrong values or shapes,
+``ImportError`` for a plugin that cannot be loaded). Messages name the component, say what was
+expected and what was given, and suggest the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "AmbiguousNameError",
+    "ComponentCollisionError",
+    "ConfigError",
+    "InvalidKwargsError",
+    "ObsnetsError",
+    "PluginLoadError",
+    "ShapeError",
+    "UnknownComponentError",
+    "close_matches",
+    "format_shape",
+    "suggestion",
+]
+
+
+class ObsnetsError(Exception):
+    """Base class of every error obsnets raises on purpose."""
+
+
+class UnknownComponentError(ObsnetsError, LookupError):
+    """A component name that no installed provider registers."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a dict key
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousNameError(ObsnetsError, LookupError):
+    """A plain component name that several providers register."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ComponentCollisionError(ObsnetsError, LookupError):
+    """Two providers claim the same qualified component name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidKwargsError(ObsnetsError, TypeError):
+    """Keyword arguments a component does not accept, or required ones that are missing."""
+
+
+class ConfigError(ObsnetsError, ValueError):
+    """A configuration value that is malformed or contradicts another one."""
+
+
+class ShapeError(ObsnetsError, ValueError):
+    """A tensor or declared shape that does not match what a component expects."""
+
+
+class PluginLoadError(ObsnetsError, ImportError):
+    """A plugin, or the module defining one of its components, failed to load."""
+
+
+def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` candidates that look like ``name``, best first.
+
+    Args:
+        name: The misspelled name.
+        candidates: The names that exist.
+        n: How many suggestions at most.
+    """
+    pool = sorted(set(candidates))
+    by_case = {c.lower(): c for c in pool}
+    found = difflib.get_close_matches(name.lower(), list(by_case), n=n, cutoff=0.6)
+    return [by_case[f] for f in found]
+
+
+def suggestion(name: str, candidates: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x' or 'y'?"`` for close matches of ``name``, or ``""``."""
+    matches = close_matches(name, candidates)
+    if not matches:
+        return ""
+    return " Did you mean " + " or ".join(repr(m) for m in matches) + "?"
+
+
+def format_shape(shape: Sequence[int] | None) -> str:
+    """Format a shape without batch dimension as ``(C, H, W)`` for messages."""
+    if shape is None:
+        return "None"
+    return "(" + ", ".join(str(int(d)) for d in shape) + ("," if len(shape) == 1 else "") + ")"

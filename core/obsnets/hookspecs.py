@@ -1,0 +1,76 @@
+"""Every hook an obsnets plugin can implement, in one place.
+
+A plugin is a module named by an entry point in the group ``obsnets``::
+
+    [project.entry-points.obsnets]
+    visual = "obsnets_visual.plugin"
+
+Its functions are decorated with :data:`hookimpl` and named like the specs below. The plugin
+module must import cheaply: it declares components by import string and never imports the
+modules that define them (nor heavy libraries such as timm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+__all__ = ["PROJECT_NAME", "RegisterComponent", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "obsnets"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Decorator for a plugin's hook implementations: ``@obsnets.hookimpl``."""
+
+RegisterComponent = Callable[..., None]
+"""``register(kind, name, target)``: the callback passed to ``obsnets_register_components``.
+
+``kind`` is one of :data:`obsnets.registry.KINDS`, ``name`` the plain name configs use, and
+``target`` the import string ``"package.module:ClassName"`` (or, for components that are cheap
+to import, the class itself)."""
+
+
+@hookspec
+def obsnets_register_components(register: RegisterComponent) -> None:
+    """Declare the components this plugin provides.
+
+    Called once per process, the first time any component name is looked up. Call
+    ``register(kind, name, target)`` for each component; obsnets records the plugin and its
+    distribution as the provider, detects collisions with other providers, and imports
+    ``target``'s module only when the name is resolved.
+
+    Args:
+        register: The callback; see :data:`RegisterComponent`.
+    """
+
+
+@hookspec(firstresult=True)
+def obsnets_encoder_defaults(modality: str) -> dict[str, Any] | None:
+    """Offer default encoder settings for an observation modality.
+
+    Called by :func:`obsnets.default_encoder_kwargs` when a caller builds an encoder without
+    giving settings for ``modality``. Return a dict with the keys of one modality's encoder
+    config (``core_class``, ``core_kwargs``, ``obs_randomizer_class``,
+    ``obs_randomizer_kwargs``), or ``None`` when the plugin has no opinion. When several
+    plugins answer, the first non-``None`` answer wins (pluggy's ``firstresult``).
+
+    Args:
+        modality: The modality name, e.g. ``"rgb"``, ``"depth"``, ``"scan"``.
+    """
+
+
+@hookspec
+def obsnets_network_built(network: Any, name: str, kwargs: dict[str, Any]) -> None:
+    """Inspect or modify a network right after :func:`obsnets.build_component` built it.
+
+    Use it to attach hooks, convert normalisation layers, or log a summary. Modify the network
+    in place; the return value is ignored.
+
+    Args:
+        network: The freshly built ``torch.nn.Module``.
+        name: The component name it was built from, as given by the caller.
+        kwargs: The keyword arguments it was built with (do not modify).
+    """

@@ -1,0 +1,341 @@
+"""The component registry: one place that maps names to classes, per kind.
+
+A component becomes nameable in three ways, all ending here:
+
+1. a subclass of a registered base (``EncoderCore``, ``ConvBase``, ``Pool``, ``Randomizer``,
+   ``Network``, ``Prior``) registers itself when the class is created;
+2. an installed plugin declares it lazily, as an import string, through the
+   ``obsnets_register_components`` hook, so resolving the name imports only its module;
+3. anybody calls :func:`register` explicitly.
+
+Identity is ``"module:QualName"``: re-importing or reloading a module replaces its entries
+quietly, while two different providers of one qualified name is a collision. Plain names
+resolve when exactly one provider has them; otherwise the error lists every provider and the
+qualified names that settle it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+from obsnets.errors import (
+    AmbiguousNameError,
+    ComponentCollisionError,
+    PluginLoadError,
+    UnknownComponentError,
+    suggestion,
+)
+
+__all__ = [
+    "KINDS",
+    "ComponentEntry",
+    "Registry",
+    "is_component",
+    "list_components",
+    "qualified_name_of",
+    "register",
+    "registry",
+    "resolve_component",
+]
+
+KINDS: tuple[str, ...] = ("encoder_core", "backbone", "pool", "randomizer", "network", "prior")
+"""The component kinds. A class belongs to the kind of the nearest registered base it derives
+from; a config names a component within the kind its slot expects."""
+
+
+def qualified_name_of(cls: type) -> str:
+    """Return a class's identity, ``"module:QualName"``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class ComponentEntry:
+    """One registered component.
+
+    Attributes:
+        kind: One of :data:`KINDS`.
+        name: The plain name a config uses (the class name unless declared otherwise).
+        qualified_name: ``"module:QualName"`` of the class; the entry's identity.
+        provider: The distribution that declared it (e.g. ``"obsnets-visual"``), or ``None``
+            for a class defined outside any plugin (a user's script or test).
+        target: The class once imported, or the import string while still lazy.
+        plugin: The plugin (entry-point name) that declared it, if any.
+    """
+
+    kind: str
+    name: str
+    qualified_name: str
+    provider: str | None
+    target: type | str = field(compare=False)
+    plugin: str | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the class has been imported."""
+        return isinstance(self.target, type)
+
+    @property
+    def provider_label(self) -> str:
+        """Who provides it, for messages: the distribution, or the defining module."""
+        return self.provider or f"module {self.qualified_name.split(':', 1)[0]}"
+
+
+class Registry:
+    """A thread-safe store of :class:`ComponentEntry`, keyed by (kind, qualified name).
+
+    Plugin discovery runs once, the first time a name is looked up (see
+    :mod:`obsnets.plugins`), through the ``discover`` callback.
+    """
+
+    def __init__(self, discover: Callable[[Registry], None] | None = None) -> None:
+        """Create an empty registry.
+
+        Args:
+            discover: Called once, before the first lookup, to declare installed plugins'
+                components.
+        """
+        self._entries: dict[tuple[str, str], ComponentEntry] = {}
+        self._lock = threading.RLock()
+        self._discover = discover
+        self._discovered = discover is None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add(self, entry: ComponentEntry) -> ComponentEntry:
+        """Store ``entry``; a re-registration of the same identity replaces quietly.
+
+        Raises:
+            ComponentCollisionError: if another provider already holds this qualified name,
+                or the same provider declared it under another kind.
+        """
+        if entry.kind not in KINDS:
+            raise UnknownComponentError(
+                f"Unknown component kind {entry.kind!r} for {entry.qualified_name}; "
+                f"kinds are {', '.join(KINDS)}.{suggestion(entry.kind, KINDS)}"
+            )
+        key = (entry.kind, entry.qualified_name)
+        with self._lock:
+            old = self._entries.get(key)
+            if old is not None:
+                entry = self._merge(old, entry)
+            self._entries[key] = entry
+        return entry
+
+    @staticmethod
+    def _merge(old: ComponentEntry, new: ComponentEntry) -> ComponentEntry:
+        if None not in (old.provider, new.provider) and old.provider != new.provider:
+            raise ComponentCollisionError(
+                f"{old.kind} {old.qualified_name!r} is declared by two providers: "
+                f"{old.provider} and {new.provider}. Uninstall one of them, or disable one "
+                f"with OBSNETS_DISABLE_PLUGINS."
+            )
+        # A class created when its lazily declared module is imported carries no provider:
+        # it keeps the declaration's provider, plugin and plain name. A lazy re-declaration
+        # keeps the class already imported.
+        base = new if new.provider is not None else old
+        keep_class = isinstance(old.target, type) and not isinstance(new.target, type)
+        return replace(base, target=old.target if keep_class else new.target)
+
+    def remove(self, kind: str, qualified_name: str) -> None:
+        """Forget one entry (tests use this to clean up classes they define)."""
+        with self._lock:
+            self._entries.pop((kind, qualified_name), None)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def entries(self, kind: str | None = None) -> list[ComponentEntry]:
+        """All entries, optionally of one kind, sorted by kind then name."""
+        self._ensure_discovered()
+        with self._lock:
+            found = [e for e in self._entries.values() if kind is None or e.kind == kind]
+        return sorted(found, key=lambda e: (e.kind, e.name.lower(), e.qualified_name))
+
+    def find(self, name: str, kind: str | None = None) -> list[ComponentEntry]:
+        """Entries matching a plain or qualified name, optionally within one kind."""
+        qualified = ":" in name
+        return [
+            e
+            for e in self.entries(kind)
+            if (e.qualified_name == name if qualified else e.name == name)
+        ]
+
+    def lookup(self, name: str, kind: str | None = None) -> ComponentEntry:
+        """Return the one entry ``name`` designates, importing nothing.
+
+        Raises:
+            UnknownComponentError: no provider has it (close matches and the plugin that
+                would provide it are suggested).
+            AmbiguousNameError: several providers have this plain name.
+        """
+        found = self.find(name, kind)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise AmbiguousNameError(_ambiguity_message(name, kind, found))
+        raise self._unknown(name, kind)
+
+    def resolve(self, name: str | type, kind: str | None = None) -> type:
+        """Return the class a name designates, importing only the module that defines it.
+
+        Args:
+            name: A plain name (``"VisualCore"``), a qualified name
+                (``"obsnets_visual.visual_core:VisualCore"``), or a class (returned as is
+                after checking its kind).
+            kind: Restrict the lookup to one kind.
+        """
+        if isinstance(name, type):
+            return name
+        if not isinstance(name, str):
+            raise UnknownComponentError(
+                f"A component is named by a string or given as a class; got "
+                f"{type(name).__name__} {name!r}."
+            )
+        if ":" in name and not self.find(name, kind):
+            return self._import_qualified(name, kind)
+        entry = self.lookup(name, kind)
+        return self._load(entry)
+
+    def _load(self, entry: ComponentEntry) -> type:
+        if isinstance(entry.target, type):
+            return entry.target
+        cls = _import_target(entry.target, entry)
+        self.add(replace(entry, target=cls))
+        return cls
+
+    def _import_qualified(self, name: str, kind: str | None) -> type:
+        # A qualified name not declared by any plugin: a user's own module. Importing it runs
+        # auto-registration; the class must then be of the requested kind.
+        cls = _import_target(name, None)
+        entries = [e for e in self.find(qualified_name_of(cls)) if kind is None or e.kind == kind]
+        if not entries:
+            wanted = f"a registered {kind}" if kind else "a registered component"
+            raise UnknownComponentError(
+                f"{name!r} imports a class, but it is not {wanted}: subclass the matching "
+                f"obsnets base class (e.g. obsnets.EncoderCore) so it registers itself."
+            )
+        return cls
+
+    def _unknown(self, name: str, kind: str | None) -> UnknownComponentError:
+        from obsnets.plugins import explain_missing  # discovery knows installed plugins
+
+        known = [e.name for e in self.entries(kind)]
+        where = f" {kind}" if kind else " component"
+        message = f"Unknown{where} {name!r}.{suggestion(name, known)}"
+        hint, cause = explain_missing(name, kind)
+        error = UnknownComponentError(message + hint)
+        error.__cause__ = cause
+        return error
+
+    def _ensure_discovered(self) -> None:
+        if self._discovered:
+            return
+        with self._lock:
+            if self._discovered:
+                return
+            self._discovered = True
+            if self._discover is not None:
+                self._discover(self)
+
+    def reset_discovery(self) -> None:
+        """Forget plugin-declared entries and discover again at the next lookup."""
+        with self._lock:
+            self._entries = {k: e for k, e in self._entries.items() if e.plugin is None}
+            self._discovered = self._discover is None
+
+    @contextmanager
+    def isolated(self) -> Iterator[Registry]:
+        """Undo every registration made inside the ``with`` block (for tests)."""
+        with self._lock:
+            saved, discovered = dict(self._entries), self._discovered
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._entries, self._discovered = saved, discovered
+
+    def __iter__(self) -> Iterator[ComponentEntry]:
+        return iter(self.entries())
+
+
+def _ambiguity_message(name: str, kind: str | None, found: list[ComponentEntry]) -> str:
+    lines = [f"  {e.qualified_name!r}  ({e.kind}, from {e.provider_label})" for e in found]
+    return (
+        f"{kind or 'component'} name {name!r} is provided by {len(found)} providers:\n"
+        + "\n".join(lines)
+        + "\nName one of them by its qualified name, e.g. "
+        + repr(found[0].qualified_name)
+        + "."
+    )
+
+
+def _import_target(target: str, entry: ComponentEntry | None) -> type:
+    module_name, _, attr_path = target.partition(":")
+    owner = f" (declared by plugin {entry.plugin!r} of {entry.provider})" if entry else ""
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PluginLoadError(
+            f"Cannot import module {module_name!r} for component {target!r}{owner}: {exc}. "
+            f"Check that the package providing it is installed."
+        ) from exc
+    for part in attr_path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise PluginLoadError(
+                f"Module {module_name!r} has no attribute {attr_path!r}, so component "
+                f"{target!r}{owner} cannot be loaded."
+            )
+    if not isinstance(obj, type):
+        raise PluginLoadError(f"{target!r}{owner} is not a class but {type(obj).__name__}.")
+    return obj
+
+
+def _discover_plugins(reg: Registry) -> None:
+    from obsnets.plugins import declare_plugin_components
+
+    declare_plugin_components(reg)
+
+
+registry = Registry(discover=_discover_plugins)
+"""The process-wide registry every obsnets lookup uses."""
+
+
+def register(
+    cls: type, kind: str, name: str | None = None, provider: str | None = None
+) -> ComponentEntry:
+    """Register ``cls`` explicitly (classes deriving from a registered base need not).
+
+    Args:
+        cls: The component class.
+        kind: One of :data:`KINDS`.
+        name: The plain name; defaults to ``cls.__name__``.
+        provider: The distribution that provides it, if any.
+    """
+    return registry.add(
+        ComponentEntry(kind, name or cls.__name__, qualified_name_of(cls), provider, cls)
+    )
+
+
+def resolve_component(name: str | type, kind: str | None = None) -> type:
+    """Return the class for a component name (see :meth:`Registry.resolve`)."""
+    return registry.resolve(name, kind)
+
+
+def is_component(name: str, kind: str | None = None) -> bool:
+    """Whether ``name`` designates exactly one registered component."""
+    return len(registry.find(name, kind)) == 1
+
+
+def list_components(kind: str | None = None, pattern: str = "*") -> list[ComponentEntry]:
+    """Entries of one kind (or all) whose plain or qualified name matches a glob pattern."""
+    return [
+        e
+        for e in registry.entries(kind)
+        if fnmatchcase(e.name, pattern) or fnmatchcase(e.qualified_name, pattern)
+    ]
