@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+
 from obsnets.registry import registry
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+
 from obsnets import (
     MLP,
     ConfigError,
@@ -14,7 +16,6 @@ from obsnets import (
     Squeeze,
     Unsqueeze,
 )
-from torch import nn
 
 
 def test_mlp_layer_order_keys_and_numbers():

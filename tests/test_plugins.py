@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+
 from obsnets import hookspecs, plugins
 from obsnets.errors import PluginLoadError, UnknownComponentError
 from obsnets.registry import resolve_component

@@ -7,9 +7,10 @@ import pickle
 import sys
 import textwrap
 
-import obsnets
 import pytest
 import torch
+
+import obsnets
 from obsnets import (
     AmbiguousNameError,
     ComponentCollisionError,

@@ -24,6 +24,13 @@ from obsnets.blocks import (
     time_distributed,
 )
 from obsnets.building import build_component, check_kwargs
+from obsnets.encoders import (
+    ObservationDecoder,
+    ObservationEncoder,
+    ObservationGroupEncoder,
+    default_encoder_kwargs,
+    obs_encoder_factory,
+)
 from obsnets.errors import (
     AmbiguousNameError,
     ComponentCollisionError,
@@ -35,6 +42,8 @@ from obsnets.errors import (
     UnknownComponentError,
 )
 from obsnets.hookspecs import hookimpl
+from obsnets.lazy import lazy_exports
+from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
 from obsnets.registry import (
     KINDS,
     is_component,
@@ -48,7 +57,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "MIMO_MLP",
     "MLP",
+    "RNN_MIMO_MLP",
     "AmbiguousNameError",
     "ComponentCollisionError",
     "ConfigError",
@@ -57,6 +68,9 @@ __all__ = [
     "InvalidKwargsError",
     "Module",
     "NetworkBase",
+    "ObservationDecoder",
+    "ObservationEncoder",
+    "ObservationGroupEncoder",
     "ObsnetsError",
     "Parameter",
     "PluginLoadError",
@@ -72,11 +86,20 @@ __all__ = [
     "__version__",
     "build_component",
     "check_kwargs",
+    "default_encoder_kwargs",
     "hookimpl",
     "is_component",
     "list_components",
+    "load",
+    "obs_encoder_factory",
     "register",
     "registry",
     "resolve_component",
+    "save_pretrained",
     "time_distributed",
 ]
+
+# Saving pulls in safetensors; loaded on first use to keep ``import obsnets`` light.
+__getattr__, _lazy_dir = lazy_exports(
+    __name__, {"load": "obsnets.saving:load", "save_pretrained": "obsnets.saving:save_pretrained"}
+)

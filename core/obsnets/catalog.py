@@ -10,8 +10,16 @@ from __future__ import annotations
 __all__ = ["FIRST_PARTY_COMPONENTS", "distribution_for"]
 
 FIRST_PARTY_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "obsnets": (
+        "ObservationEncoder",
+        "ObservationDecoder",
+        "ObservationGroupEncoder",
+        "MIMO_MLP",
+        "RNN_MIMO_MLP",
+    ),
     "obsnets-visual": (
         "VisualCore",
+        "VisualCoreLanguageConditioned",
         "ResNet18Conv",
         "ResNet50Conv",
         "ShallowConv",

@@ -185,8 +185,8 @@ class Registry:
 
         Args:
             name: A plain name (``"VisualCore"``), a qualified name
-                (``"obsnets_visual.visual_core:VisualCore"``), or a class (returned as is
-                after checking its kind).
+                (``"obsnets_visual.visual_core:VisualCore"``), or a class (returned as is:
+                passing a class is how a caller opts out of name lookup).
             kind: Restrict the lookup to one kind.
         """
         if isinstance(name, type):

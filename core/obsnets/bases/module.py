@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
@@ -13,9 +15,22 @@ from obsnets.registry import ComponentEntry, qualified_name_of, registry
 __all__ = ["Module"]
 
 Shape = list[int]
+ModuleT = TypeVar("ModuleT", bound="Module")
 
 
-class Module(torch.nn.Module, abc.ABC):
+class _ComponentMeta(abc.ABCMeta):
+    """Records the arguments each instance was constructed with (see ``init_arguments``)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().__call__(*args, **kwargs)
+        bound = inspect.signature(cls.__init__).bind(instance, *args, **kwargs)  # type: ignore[misc]
+        arguments = dict(bound.arguments)
+        arguments.pop(next(iter(bound.signature.parameters)), None)  # self
+        instance.__dict__["init_arguments"] = arguments
+        return instance
+
+
+class Module(torch.nn.Module, metaclass=_ComponentMeta):
     """A torch module that can tell its output shape without running.
 
     Subclasses implement :meth:`output_shape`. A subclass of a base that declares a component
@@ -31,7 +46,13 @@ class Module(torch.nn.Module, abc.ABC):
 
     Registration keeps classes ordinary: they pickle by reference and a reloaded module
     replaces its own entries.
+
+    Every instance records the arguments it was constructed with in ``init_arguments`` (a
+    dict, parameter name -> value, as given): saving a model writes them as its config, so it
+    can be rebuilt by name.
     """
+
+    init_arguments: dict[str, Any]
 
     component_kind: ClassVar[str | None] = None
     """Kind under which subclasses register (see :data:`obsnets.registry.KINDS`)."""
@@ -62,3 +83,25 @@ class Module(torch.nn.Module, abc.ABC):
         Returns:
             A list of ints, or a dict of them for multi-output modules.
         """
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Save to ``directory`` as config.json + model.safetensors (see :mod:`obsnets.saving`)."""
+        from obsnets.saving import save_pretrained
+
+        return save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(
+        cls: type[ModuleT], directory: str | Path, map_location: str = "cpu"
+    ) -> ModuleT:
+        """Load a model saved with :meth:`save_pretrained`; it must be an instance of ``cls``."""
+        from obsnets.errors import ConfigError
+        from obsnets.saving import load
+
+        model = load(directory, map_location=map_location)
+        if not isinstance(model, cls):
+            raise ConfigError(
+                f"{str(directory)!r} holds a {type(model).__name__}, not a {cls.__name__}; "
+                f"use obsnets.load() to load any saved model."
+            )
+        return model

@@ -71,12 +71,21 @@ class RNN_Base(Module):
         """``"LSTM"`` or ``"GRU"``."""
         return self._rnn_type
 
-    def get_rnn_init_state(self, batch_size: int, device: torch.device | str) -> RNNState:
-        """Zero initial state: ``(h, c)`` for LSTM, ``h`` for GRU, each ``(L * dirs, B, H)``."""
+    def get_rnn_init_state(
+        self, batch_size: int, device: torch.device | str, dtype: torch.dtype | None = None
+    ) -> RNNState:
+        """Zero initial state: ``(h, c)`` for LSTM, ``h`` for GRU, each ``(L * dirs, B, H)``.
+
+        Args:
+            batch_size: ``B``.
+            device: Device of the state.
+            dtype: Its dtype; defaults to the RNN's parameter dtype.
+        """
         shape = (self._num_layers * self._num_directions, batch_size, self._hidden_dim)
-        h = torch.zeros(shape, device=device)
+        dtype = dtype or next(self.nets.parameters()).dtype
+        h = torch.zeros(shape, device=device, dtype=dtype)
         if self._rnn_type == "LSTM":
-            return h, torch.zeros(shape, device=device)
+            return h, torch.zeros(shape, device=device, dtype=dtype)
         return h
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> Any:
@@ -116,7 +125,7 @@ class RNN_Base(Module):
                 f"RNN_Base expects inputs (B, T, D); got a tensor of shape {tuple(inputs.shape)}."
             )
         if rnn_init_state is None:
-            rnn_init_state = self.get_rnn_init_state(inputs.shape[0], inputs.device)
+            rnn_init_state = self.get_rnn_init_state(inputs.shape[0], inputs.device, inputs.dtype)
         outputs, state = self.nets(inputs, rnn_init_state)
         if self.per_step_net is not None:
             outputs = time_distributed(outputs, self.per_step_net)

@@ -15,6 +15,10 @@ COMMAND_MODULES = (
     "obsnets.cli.plugins_command",
     "obsnets.cli.list_command",
     "obsnets.cli.describe_command",
+    "obsnets.cli.build_command",
+    "obsnets.cli.inspect_command",
+    "obsnets.cli.show_randomizer",
+    "obsnets.cli.demo_command",
 )
 
 

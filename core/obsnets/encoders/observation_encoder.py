@@ -1,0 +1,371 @@
+"""``ObservationEncoder``: encodes an observation dict key by key and concatenates the features."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, NoReturn, cast
+
+import torch
+from torch import nn
+
+from obsnets.bases.network import NetworkBase
+from obsnets.building import build_component, check_kwargs
+from obsnets.encoders._checks import as_shape, is_null_name, module_class, shape_text
+from obsnets.encoders._registration import (
+    describe_net,
+    indent,
+    randomizer_list,
+    resolve_core,
+    takes_lang,
+)
+from obsnets.errors import (
+    ConfigError,
+    ShapeError,
+    suggestion,
+)
+
+__all__ = ["LANG_EMB_KEY", "ObservationEncoder"]
+
+LANG_EMB_KEY = "lang_emb"
+"""Observation key of the language embedding fed to language-conditioned cores."""
+
+
+class _Step(NamedTuple):
+    """What ``forward`` does for one key, decided once in ``make()``."""
+
+    key: str
+    shape: torch.Size
+    randomizers_in: tuple[Any, ...]
+    randomizers_out: tuple[Any, ...]  # reversed: forward_out unwinds forward_in
+    net: nn.Module | None
+    activation: nn.Module | None
+    takes_lang: bool
+
+
+class ObservationEncoder(NetworkBase):
+    """Encodes a dict of observations into one feature vector per sample.
+
+    Register each observation key with :meth:`register_obs_key`, then call :meth:`make`. For
+    each key, in registration order, ``forward`` runs: the key's randomizers' ``forward_in``
+    (in list order) -> its network -> ``feature_activation`` -> the randomizers'
+    ``forward_out`` (in reverse order) -> flatten to ``(B, D_key)``; the features are
+    concatenated into ``(B, sum D_key)``. A key without a network (low-dimensional
+    observations) is only flattened: the activation applies to keys with a network only.
+
+    Extra keys in the observation dict are ignored. A network whose ``forward`` takes a
+    ``lang_emb`` argument (a language-conditioned visual core) receives
+    ``obs_dict["lang_emb"]``; the ``lang_emb`` key then conditions and is not itself
+    concatenated (robomimic's rule).
+
+    Args:
+        feature_activation: Activation class (or ``torch.nn`` class name such as ``"ReLU"``)
+            applied after each key's network; ``None`` for none.
+
+    Attributes (robomimic's, so state_dict keys match its checkpoints, e.g.
+    ``obs_nets.agentview_image.backbone.nets.0.weight``): ``obs_shapes``,
+    ``obs_nets_classes``, ``obs_nets_kwargs``, ``obs_share_mods`` (ordered dicts keyed by
+    observation key), ``obs_nets`` (``ModuleDict``; ``None`` for keys without a network),
+    ``obs_randomizers`` (``ModuleDict`` of ``ModuleList``), ``feature_activation`` and, after
+    :meth:`make`, ``activation``.
+
+    Differs from robomimic: user mistakes raise obsnets errors instead of ``assert``; a
+    missing observation key names the registered keys; ``net_class`` resolves through the
+    registry (any installed plugin's core, or a class object), with kwargs checked strictly
+    at registration; ``output_shape`` applies the randomizers' ``output_shape_out`` in the
+    same (reverse) order as ``forward``; the spec page's ``randomizer=`` spelling is
+    accepted. Per-key work is planned once in :meth:`make`, so a forward call costs little
+    more than calling the networks by hand (``benchmarks/mimo.py``).
+    """
+
+    def __init__(self, feature_activation: type[nn.Module] | str | None = nn.ReLU) -> None:
+        super().__init__()
+        self.feature_activation = module_class(
+            "ObservationEncoder", "feature_activation", feature_activation
+        )
+        self.obs_shapes: OrderedDict[str, list[int]] = OrderedDict()
+        self.obs_nets_classes: OrderedDict[str, type | None] = OrderedDict()
+        self.obs_nets_kwargs: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
+        self.obs_share_mods: OrderedDict[str, str | None] = OrderedDict()
+        self.obs_nets = nn.ModuleDict()
+        self.obs_randomizers = nn.ModuleDict()
+        self.activation: nn.Module | None = None
+        self._prebuilt_nets: dict[str, nn.Module] = {}
+        self._key_modalities: dict[str, str] = {}
+        self._plan: tuple[_Step, ...] = ()
+        self._planned_for: tuple[nn.Module, ...] = ()
+        self._lang_needed = False
+        self._locked = False
+
+    # -- registration ------------------------------------------------------------------------
+
+    def register_obs_key(
+        self,
+        name: str,
+        shape: Sequence[int],
+        net_class: str | type | None = None,
+        net_kwargs: Mapping[str, Any] | None = None,
+        net: nn.Module | None = None,
+        randomizers: nn.Module | Sequence[nn.Module] | None = None,
+        share_net_from: str | None = None,
+        *,
+        randomizer: nn.Module | None = None,
+    ) -> None:
+        """Register an observation key and how to encode it.
+
+        Give at most one of ``net_class`` (+ ``net_kwargs``), ``net`` or ``share_net_from``;
+        none of them passes the observation through (flattened).
+
+        Args:
+            name: The observation key.
+            shape: Its shape without batch dimension, e.g. ``(3, 84, 84)``.
+            net_class: An encoder core (kind ``encoder_core``) by name (``"VisualCore"``,
+                ``"my_pkg.cores:MyCore"``) or class; built in :meth:`make`.
+            net_kwargs: Its keyword arguments (copied, never modified).
+                ``input_shape`` is set to ``shape`` after the randomizers'
+                ``output_shape_in`` chain, overriding any value given.
+            net: A built module with an ``output_shape`` method (e.g. an obsnets ``MLP``).
+            randomizers: One randomizer or a list, applied in list order.
+            share_net_from: An already registered key whose network this key reuses (same
+                parameters); randomizers are not shared.
+            randomizer: The specification page's spelling of a single randomizer; give this
+                or ``randomizers``.
+
+        Raises:
+            ConfigError: after :meth:`make`, a duplicate name, conflicting options, an
+                unknown ``share_net_from`` key, or a ``net`` without ``output_shape``.
+            UnknownComponentError: ``net_class`` names no encoder core.
+            InvalidKwargsError: ``net_kwargs`` do not fit the core's constructor.
+        """
+        owner = "ObservationEncoder.register_obs_key"
+        if self._locked:
+            raise ConfigError(
+                f"{owner}({name!r}): the encoder is already built (make() was called); "
+                f"register every key before make()."
+            )
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{owner}: name must be a non-empty string; got {name!r}.")
+        if name in self.obs_shapes:
+            raise ConfigError(f"{owner}: observation key {name!r} is already registered.")
+        obs_shape = as_shape("ObservationEncoder", f"key {name!r}", shape)
+        if is_null_name(net_class):
+            net_class = None
+        chosen = [
+            o
+            for o, given in (
+                ("net_class", net_class is not None),
+                ("net", net is not None),
+                ("share_net_from", share_net_from is not None),
+            )
+            if given
+        ]
+        if len(chosen) > 1:
+            raise ConfigError(
+                f"{owner}({name!r}): give only one of net_class, net and share_net_from; got "
+                f"{' and '.join(chosen)}."
+            )
+        if net_kwargs and net_class is None:
+            raise ConfigError(
+                f"{owner}({name!r}): net_kwargs are given but no net_class; name the encoder "
+                f"core they are for."
+            )
+        rands = randomizer_list(name, randomizers, randomizer)
+        net_input_shape = list(obs_shape)
+        for rand in rands:
+            net_input_shape = [int(d) for d in rand.output_shape_in(net_input_shape)]
+
+        cls: type | None = None
+        kwargs: dict[str, Any] | None = None
+        if net_class is not None:
+            cls = resolve_core(name, net_class)
+            kwargs = copy.deepcopy(dict(net_kwargs or {}))
+            kwargs["input_shape"] = net_input_shape
+            check_kwargs(cls, kwargs, what=f"encoder core {cls.__name__} (key {name!r})")
+        if net is not None:
+            if not isinstance(net, nn.Module) or not callable(getattr(net, "output_shape", None)):
+                raise ConfigError(
+                    f"{owner}({name!r}): net must be a torch module with an output_shape "
+                    f"method (an obsnets Module); got {type(net).__name__}."
+                )
+            self._prebuilt_nets[name] = net
+        if share_net_from is not None and share_net_from not in self.obs_shapes:
+            raise ConfigError(
+                f"{owner}({name!r}): share_net_from={share_net_from!r} is not a registered "
+                f"key.{suggestion(share_net_from, self.obs_shapes)} Registered keys: "
+                f"{list(self.obs_shapes)}; register the key to share from first."
+            )
+
+        self.obs_shapes[name] = obs_shape
+        self.obs_nets_classes[name] = cls
+        self.obs_nets_kwargs[name] = kwargs
+        self.obs_share_mods[name] = share_net_from
+        self.obs_randomizers[name] = nn.ModuleList(rands)
+
+    def make(self) -> None:
+        """Build every registered key's network and lock the encoder.
+
+        Raises:
+            ConfigError: called twice, or no key registered.
+        """
+        if self._locked:
+            raise ConfigError("ObservationEncoder.make() was already called.")
+        if not self.obs_shapes:
+            raise ConfigError(
+                "ObservationEncoder.make(): no observation key is registered; call "
+                "register_obs_key(...) first."
+            )
+        for key in self.obs_shapes:
+            cls, source = self.obs_nets_classes[key], self.obs_share_mods[key]
+            if cls is not None:
+                self.obs_nets[key] = build_component(
+                    cls, self.obs_nets_kwargs[key], kind="encoder_core"
+                )
+            elif source is not None:
+                self.obs_nets[key] = self.obs_nets[source]
+            else:
+                self.obs_nets[key] = self._prebuilt_nets.get(key)  # type: ignore[assignment]
+        if self.feature_activation is not None:
+            self.activation = self.feature_activation()
+        self._prebuilt_nets = {}  # now held by obs_nets
+        self._plan = self._make_plan()
+        self._locked = True
+
+    def _make_plan(self) -> tuple[_Step, ...]:
+        # The plan holds the modules themselves (no per-call lookups). It remembers which
+        # obs_nets it was made for: a shallow replica of the encoder (torch's DataParallel)
+        # gets replicated modules, so forward re-plans when obs_nets is another object.
+        self._planned_for = (self.obs_nets,)
+        steps: list[_Step] = []
+        takes_lang_keys = [k for k, n in self.obs_nets.items() if n is not None and takes_lang(n)]
+        self._lang_needed = bool(takes_lang_keys)
+        if self._lang_needed and LANG_EMB_KEY not in self.obs_shapes:
+            raise ConfigError(
+                f"ObservationEncoder: the networks of {takes_lang_keys} take a language "
+                f"embedding, but no {LANG_EMB_KEY!r} key is registered; register it."
+            )
+        for key, shape in self.obs_shapes.items():
+            if self._lang_needed and key == LANG_EMB_KEY:
+                continue  # conditions the networks; not a feature itself
+            net = self.obs_nets[key]
+            rands = tuple(self._randomizers(key))
+            steps.append(
+                _Step(
+                    key=key,
+                    shape=torch.Size(shape),
+                    randomizers_in=rands,
+                    randomizers_out=tuple(reversed(rands)),
+                    net=net,
+                    activation=self.activation if net is not None else None,
+                    takes_lang=key in takes_lang_keys,
+                )
+            )
+        return tuple(steps)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def forward(self, obs_dict: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Encode a batch of observations.
+
+        Args:
+            obs_dict: ``{key: (B, *shape)}`` for every registered key (extra keys ignored).
+
+        Returns:
+            ``(B, D)`` features, ``D = output_shape()[0]``.
+
+        Raises:
+            ConfigError: :meth:`make` was not called.
+            ShapeError: a registered key is missing or has the wrong per-sample shape.
+        """
+        if not self._locked:
+            raise ConfigError("ObservationEncoder: call make() before running the encoder.")
+        if self._planned_for[0] is not self.obs_nets:
+            self._plan = self._make_plan()
+        lang = obs_dict.get(LANG_EMB_KEY) if self._lang_needed else None
+        if self._lang_needed and lang is None:
+            raise ShapeError(
+                f"ObservationEncoder: {LANG_EMB_KEY!r} is missing in the input dict; the "
+                f"language-conditioned networks need it. Given keys: {list(obs_dict)}."
+            )
+        features = []
+        for step in self._plan:
+            x = obs_dict.get(step.key)
+            if x is None or x.shape[1:] != step.shape:
+                self._raise_bad_input(step, x, obs_dict)
+            for rand in step.randomizers_in:
+                x = rand.forward_in(x)
+            if step.net is not None:
+                x = step.net(x, lang_emb=lang) if step.takes_lang else step.net(x)
+                if step.activation is not None:
+                    x = step.activation(x)
+            for rand in step.randomizers_out:
+                x = rand.forward_out(x)
+            features.append(x if x.dim() == 2 else torch.flatten(x, 1))
+        return torch.cat(features, dim=-1)
+
+    def _raise_bad_input(self, step: _Step, x: Any, obs_dict: Mapping[str, Any]) -> NoReturn:
+        if x is None:
+            raise ShapeError(
+                f"ObservationEncoder: observation key {step.key!r} is missing (or None) in "
+                f"the input dict. Registered keys: {list(self.obs_shapes)}; given keys: "
+                f"{list(obs_dict)}."
+            )
+        got = f"a tensor of shape {tuple(x.shape)}" if hasattr(x, "shape") else repr(x)
+        raise ShapeError(
+            f"ObservationEncoder: observation {step.key!r} must have shape "
+            f"{shape_text(step.shape, 'B')}; got {got}."
+        )
+
+    # -- shapes and printing -----------------------------------------------------------------
+
+    def key_output_shape(self, key: str) -> list[int]:
+        """Shape of ``key``'s features before flattening (randomizers, network, randomizers)."""
+        self._require_made("key_output_shape")
+        shape = list(self.obs_shapes[key])
+        rands = self._randomizers(key)
+        for rand in rands:
+            shape = list(rand.output_shape_in(shape))
+        net = self.obs_nets[key]
+        if net is not None:
+            shape = list(net.output_shape(shape))  # type: ignore[operator]
+        for rand in reversed(rands):
+            shape = list(rand.output_shape_out(shape))
+        return [int(d) for d in shape]
+
+    def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
+        """``[D]``: the concatenated feature size (``input_shape`` is ignored)."""
+        self._require_made("output_shape")
+        return [sum(math.prod(self.key_output_shape(s.key)) for s in self._plan)]
+
+    def _randomizers(self, key: str) -> list[Any]:
+        """The randomizers registered for ``key``, in order."""
+        return list(cast(nn.ModuleList, self.obs_randomizers[key]))
+
+    def _require_made(self, what: str) -> None:
+        if not self._locked:
+            raise ConfigError(f"ObservationEncoder.{what}(): call make() first.")
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        for key, shape in self.obs_shapes.items():
+            net = self.obs_nets[key] if self._locked else self.obs_nets_classes[key]
+            rands = self._randomizers(key)
+            fields = [f"name={key}", f"shape={shape}"]
+            if key in self._key_modalities:
+                fields.append(f"modality={self._key_modalities[key]}")
+            fields.append("randomizers=" + (indent(repr(rands)) if rands else "None"))
+            fields.append("net=" + indent(describe_net(net)))
+            fields.append(f"sharing_from={self.obs_share_mods[key]}")
+            lines.append("  Key(")
+            lines.extend(f"    {f}" for f in fields)
+            lines.append("  )")
+        lines.append(f"  feature_activation={_name(self.feature_activation)}")
+        if self._locked:
+            lines.append(f"  output_shape={self.output_shape()}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _name(cls: type | None) -> str:
+    return "None" if cls is None else cls.__name__

@@ -1,0 +1,136 @@
+"""``MIMO_MLP``: observation groups in, a dict of outputs out, through an MLP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import torch
+from torch import nn
+
+from obsnets.bases.network import NetworkBase
+from obsnets.blocks.mlp import MLP
+from obsnets.encoders._checks import as_group_shapes, as_shape_mapping
+from obsnets.encoders.factory import ObsModalities
+from obsnets.encoders.group_encoder import ObservationGroupEncoder
+from obsnets.encoders.observation_decoder import ObservationDecoder
+from obsnets.errors import ConfigError
+
+__all__ = ["MIMO_MLP", "check_layer_dims"]
+
+
+def check_layer_dims(owner: str, what: str, layer_dims: Any) -> list[int]:
+    """Return ``layer_dims`` as a list of positive ints (possibly empty).
+
+    Raises:
+        ConfigError: not a sequence of positive ints.
+    """
+    if isinstance(layer_dims, str) or not isinstance(layer_dims, Sequence):
+        raise ConfigError(f"{owner}: {what} must be a list of layer sizes; got {layer_dims!r}.")
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in layer_dims):
+        raise ConfigError(
+            f"{owner}: {what} must hold positive ints (hidden layer sizes); got "
+            f"{list(layer_dims)!r}."
+        )
+    return [int(d) for d in layer_dims]
+
+
+class MIMO_MLP(NetworkBase):
+    """Multi-input, multi-output MLP: group encoder -> MLP -> one head per output.
+
+    ``nets["encoder"]`` is an :class:`~obsnets.encoders.ObservationGroupEncoder` (ReLU
+    feature activation), ``nets["mlp"]`` an :class:`~obsnets.blocks.MLP` with hidden sizes
+    ``layer_dims[:-1]``, output size ``layer_dims[-1]`` and ``activation`` after every layer
+    (the last one included), and ``nets["decoder"]`` an
+    :class:`~obsnets.encoders.ObservationDecoder` with one head per ``output_shapes`` key.
+    The policy and value families subclass it and pass their shapes to ``__init__``.
+
+    Args:
+        input_obs_group_shapes: Group -> {observation key -> shape}, e.g.
+            ``{"obs": {"robot0_eef_pos": (3,)}, "goal": {"object": (10,)}}``.
+        output_shapes: Output key -> shape, e.g. ``{"action": (7,)}``.
+        layer_dims: MLP layer sizes; ``()`` means no MLP: the heads read the encoder's
+            features directly.
+        layer_func: Layer constructor (``nn.Linear`` or a ``torch.nn`` class name).
+        activation: Activation class (or ``torch.nn`` class name) of the MLP.
+        encoder_kwargs: Per-modality encoder settings (see
+            :func:`~obsnets.encoders.obs_encoder_factory`).
+        obs_modalities: Modality -> observation keys, passed to the encoders.
+
+    Shapes: ``forward(obs={k: (B, ...)}, goal=...) -> {key: (B, *output_shapes[key])}``.
+    State-dict keys are robomimic's: ``nets.encoder.nets.<group>.obs_nets.<key>...``,
+    ``nets.mlp._model.<i>...``, ``nets.decoder.nets.<head>...``.
+
+    Differs from robomimic: empty ``layer_dims`` builds no ``nets["mlp"]`` (robomimic raised
+    ``IndexError``); modalities come from ``obs_modalities``, not a global.
+    """
+
+    def __init__(
+        self,
+        input_obs_group_shapes: Mapping[str, Mapping[str, Sequence[int]]],
+        output_shapes: Mapping[str, Sequence[int]],
+        layer_dims: Sequence[int],
+        layer_func: Callable[..., nn.Module] | str = nn.Linear,
+        activation: type[nn.Module] | str = nn.ReLU,
+        encoder_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+        obs_modalities: ObsModalities | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.input_obs_group_shapes = as_group_shapes(
+            owner, "input_obs_group_shapes", input_obs_group_shapes
+        )
+        self.output_shapes = as_shape_mapping(owner, "output_shapes", output_shapes)
+        dims = check_layer_dims(owner, "layer_dims", layer_dims)
+        self.nets = nn.ModuleDict()
+        self.nets["encoder"] = ObservationGroupEncoder(
+            observation_group_shapes=self.input_obs_group_shapes,
+            encoder_kwargs=encoder_kwargs,
+            obs_modalities=obs_modalities,
+        )
+        feature_dim = cast(ObservationGroupEncoder, self.nets["encoder"]).output_shape()[0]
+        self._has_mlp = bool(dims)
+        if dims:
+            self.nets["mlp"] = MLP(
+                input_dim=feature_dim,
+                output_dim=dims[-1],
+                layer_dims=dims[:-1],
+                layer_func=layer_func,
+                activation=activation,
+                output_activation=activation,
+            )
+            feature_dim = dims[-1]
+        self.nets["decoder"] = ObservationDecoder(
+            decode_shapes=self.output_shapes, input_feat_dim=feature_dim
+        )
+
+    def output_shape(self, input_shape: Any = None) -> Any:
+        """``{key: shape}`` of every output head (``input_shape`` is ignored)."""
+        return cast(ObservationDecoder, self.nets["decoder"]).output_shape()
+
+    def forward(self, **inputs: Mapping[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+        """Run encoder, MLP and heads.
+
+        Args:
+            **inputs: One observation dict per group, ``{key: (B, *shape)}``; other groups
+                (or ``None`` ones not expected) are ignored.
+
+        Returns:
+            ``{key: (B, *output_shapes[key])}``.
+        """
+        features = self.nets["encoder"](**inputs)
+        if self._has_mlp:
+            features = self.nets["mlp"](features)
+        return self.nets["decoder"](features)
+
+    def _to_string(self) -> str:
+        """Extra text for ``repr`` (subclasses override, e.g. ``"action_dim=7"``)."""
+        return ""
+
+    def __repr__(self) -> str:
+        header = f"{type(self).__name__}("
+        extra = self._to_string()
+        body = [f"  {extra}"] if extra else []
+        for name, module in self.nets.items():
+            body.append(f"  {name}={repr(module).replace(chr(10), chr(10) + '  ')}")
+        return "\n".join([header, *body, ")"])

@@ -1,0 +1,281 @@
+"""Saving and loading models: a JSON config naming every component, weights in safetensors.
+
+A saved model is a directory::
+
+    config.json          what to build (component name, qualified name, kind, kwargs), which
+                         plugin distributions provided it (with versions), and a description
+                         of every weight tensor (shape, dtype, sha256)
+    model.safetensors    the weights; tensors shared under several state_dict keys are stored
+                         once, and config.json lists the aliases
+
+Loading rebuilds the model through the registry (nothing is unpickled or evaluated): a missing
+plugin is an error naming the distribution to install, a version mismatch a warning, corrupted
+or mismatched weights an error naming the tensor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from obsnets.building import build_component
+from obsnets.errors import ConfigError, ObsnetsError, PluginLoadError
+from obsnets.registry import ComponentEntry, qualified_name_of, registry
+
+__all__ = [
+    "CONFIG_FILE",
+    "WEIGHTS_FILE",
+    "PluginVersionWarning",
+    "load",
+    "read_saved_config",
+    "save_pretrained",
+]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_VERSION = 1
+CORE_DISTRIBUTION = "obsnets"
+
+
+class PluginVersionWarning(UserWarning):
+    """A saved model was made with another version of a plugin than the one installed."""
+
+
+def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
+    """Save ``model`` to ``directory`` (created if needed) as config.json + model.safetensors.
+
+    Args:
+        model: A registered obsnets component (any kind), built with arguments that can be
+            written as JSON: numbers, strings, lists, mappings, ``torch.nn`` classes and
+            registered component classes.
+        directory: Where to write.
+
+    Returns:
+        The directory.
+
+    Raises:
+        ConfigError: the model is not a registered component, or one of its constructor
+            arguments cannot be written as JSON (e.g. a module instance).
+    """
+    entry = _entry_for(model)
+    arguments = getattr(model, "init_arguments", None)
+    if arguments is None:
+        raise ConfigError(f"{type(model).__name__} does not record its constructor arguments.")
+    kwargs = {name: _encode(value, f"{entry.name}.{name}") for name, value in arguments.items()}
+    tensors, tied = _dedupe(model.state_dict())
+    config = {
+        "format_version": FORMAT_VERSION,
+        "component": {
+            "name": entry.name,
+            "qualified_name": entry.qualified_name,
+            "kind": entry.kind,
+            "kwargs": kwargs,
+        },
+        "requires": _requirements(model),
+        "weights": {
+            "file": WEIGHTS_FILE,
+            "tensors": {k: _describe(t) for k, t in tensors.items()},
+            "tied": tied,
+        },
+    }
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(directory / WEIGHTS_FILE))
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    return directory
+
+
+def read_saved_config(directory: str | Path) -> dict[str, Any]:
+    """Read and check a saved model's config.json (what ``obsnets inspect`` shows)."""
+    path = Path(directory) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"No saved obsnets model at {str(directory)!r}: {exc.strerror}.") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{str(path)!r} is not valid JSON: {exc}.") from exc
+    if config.get("format_version") != FORMAT_VERSION or "component" not in config:
+        raise ConfigError(
+            f"{str(path)!r} is not an obsnets saved-model config (format_version "
+            f"{config.get('format_version')!r}, expected {FORMAT_VERSION})."
+        )
+    return config
+
+
+def load(directory: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a model saved with :func:`save_pretrained` and load its weights.
+
+    Args:
+        directory: The saved model's directory.
+        map_location: Device for the weights.
+
+    Raises:
+        PluginLoadError: a distribution the model needs is not installed.
+        ObsnetsError: a weight tensor is missing, unexpected, of the wrong shape or dtype, or
+            its content does not match its recorded checksum.
+    """
+    directory = Path(directory)
+    config = read_saved_config(directory)
+    _check_requirements(config.get("requires", {}))
+    component = config["component"]
+    model = build_component(
+        component["qualified_name"], component["kwargs"], kind=component["kind"]
+    )
+    state = _read_weights(directory, config["weights"], map_location)
+    _load_state(model, state)
+    return model.to(map_location)
+
+
+def _entry_for(model: torch.nn.Module) -> ComponentEntry:
+    found = registry.find(qualified_name_of(type(model)))
+    if not found:
+        raise ConfigError(
+            f"{type(model).__name__} is not a registered obsnets component, so it cannot be "
+            f"rebuilt by name; derive it from an obsnets base class (e.g. NetworkBase)."
+        )
+    return found[0]
+
+
+def _encode(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, torch.device):
+        return str(value)
+    if isinstance(value, type):
+        if value.__module__.startswith("torch.nn"):
+            return f"torch.nn.{value.__name__}"
+        if registry.find(qualified_name_of(value)):
+            return qualified_name_of(value)
+    raise ConfigError(
+        f"Cannot save argument {where} = {value!r}: only numbers, strings, lists, mappings, "
+        f"torch.nn classes and registered component classes can be written to config.json. "
+        f"Build the model from names (e.g. net_class/net_kwargs instead of a module instance)."
+    )
+
+
+def _requirements(model: torch.nn.Module) -> dict[str, str | None]:
+    distributions = {CORE_DISTRIBUTION}
+    for module in model.modules():
+        for entry in registry.find(qualified_name_of(type(module))):
+            if entry.provider is not None:
+                distributions.add(entry.provider)
+    return {d: _installed_version(d) for d in sorted(distributions)}
+
+
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _check_requirements(requires: Mapping[str, str | None]) -> None:
+    missing = [d for d in requires if _installed_version(d) is None]
+    if missing:
+        raise PluginLoadError(
+            f"This saved model needs {', '.join(missing)}, which is not installed: "
+            f"pip install {' '.join(missing)}"
+        )
+    for distribution, saved in requires.items():
+        installed = _installed_version(distribution)
+        if saved is not None and installed != saved:
+            warnings.warn(
+                f"Model was saved with {distribution} {saved}; {installed} is installed.",
+                PluginVersionWarning,
+                stacklevel=3,
+            )
+
+
+def _dedupe(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    # robomimic-compatible modules register some submodules under two names; their tensors
+    # are stored once and the other keys recorded as aliases.
+    seen: dict[tuple[int, tuple[int, ...], tuple[int, ...], torch.dtype], str] = {}
+    tensors: dict[str, torch.Tensor] = {}
+    tied: dict[str, str] = {}
+    for key, tensor in state.items():
+        identity = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+        if tensor.numel() and identity in seen:
+            tied[key] = seen[identity]
+            continue
+        seen[identity] = key
+        tensors[key] = tensor.detach().contiguous().cpu()
+    return tensors, tied
+
+
+def _describe(tensor: torch.Tensor, checksum: bool = True) -> dict[str, Any]:
+    description: dict[str, Any] = {
+        "shape": list(tensor.shape),
+        "dtype": str(tensor.dtype).removeprefix("torch."),
+    }
+    if checksum:
+        description["sha256"] = _digest(tensor)
+    return description
+
+
+def _digest(tensor: torch.Tensor) -> str:
+    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+    return hashlib.sha256(data.numpy().tobytes()).hexdigest()
+
+
+def _read_weights(
+    directory: Path, weights: Mapping[str, Any], map_location: str | torch.device
+) -> dict[str, torch.Tensor]:
+    path = directory / weights["file"]
+    try:
+        stored = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise ObsnetsError(f"Cannot read weights {str(path)!r}: {exc}.") from exc
+    expected = weights["tensors"]
+    for key, description in expected.items():
+        if key not in stored:
+            raise ObsnetsError(f"Weights file {str(path)!r} lacks tensor {key!r}.")
+        found = _describe(stored[key], checksum=False)
+        if {k: description[k] for k in found} != found:
+            raise ObsnetsError(
+                f"Tensor {key!r} in {str(path)!r} is {found['dtype']} {found['shape']}, but "
+                f"config.json says {description['dtype']} {description['shape']}: the weights "
+                f"belong to another model."
+            )
+    for key, description in expected.items():
+        if _digest(stored[key]) != description["sha256"]:
+            raise ObsnetsError(
+                f"Tensor {key!r} in {str(path)!r} does not match its checksum in config.json: "
+                f"the file is corrupted or belongs to another model."
+            )
+    extra = sorted(set(stored) - set(expected))
+    if extra:
+        raise ObsnetsError(f"Weights file {str(path)!r} holds unexpected tensors: {extra}.")
+    for alias, canonical in weights.get("tied", {}).items():
+        stored[alias] = stored[canonical]
+    return {k: t.to(map_location) for k, t in stored.items()}
+
+
+def _load_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    own = model.state_dict()
+    problems = [f"missing {k!r}" for k in own if k not in state]
+    problems += [f"unexpected {k!r}" for k in state if k not in own]
+    problems += [
+        f"{k!r} has shape {list(state[k].shape)}, the model expects {list(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    if problems:
+        raise ObsnetsError(
+            f"Saved weights do not fit the rebuilt {type(model).__name__}: "
+            + "; ".join(problems[:10])
+            + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        )
+    model.load_state_dict(state, strict=True)

@@ -1,0 +1,171 @@
+"""Helpers shared by the policy networks: observation groups, goals, actions, modalities.
+
+Every check raises an obsnets error naming the network, what it expected and what it got.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, suggestion
+
+__all__ = [
+    "ObsModalities",
+    "check_actions",
+    "check_goal",
+    "check_positive",
+    "expand_goal_over_time",
+    "is_goal_conditioned",
+    "observation_groups",
+    "resolve_std_activation",
+    "sequence_length",
+    "with_low_dim_keys",
+]
+
+ObsModalities = Mapping[str, Sequence[str]]
+"""Modality name -> the observation keys of that modality, e.g. ``{"rgb": ["agentview_image"]}``."""
+
+Shapes = Mapping[str, Sequence[int]]
+
+
+def is_goal_conditioned(goal_shapes: Shapes | None) -> bool:
+    """Whether ``goal_shapes`` asks for a ``goal`` observation group (non-empty)."""
+    return goal_shapes is not None and len(goal_shapes) > 0
+
+
+def observation_groups(
+    obs_shapes: Shapes, goal_shapes: Shapes | None
+) -> OrderedDict[str, OrderedDict[str, Sequence[int]]]:
+    """The encoder's groups: ``obs`` and, only for non-empty ``goal_shapes``, ``goal``."""
+    groups: OrderedDict[str, OrderedDict[str, Sequence[int]]] = OrderedDict()
+    groups["obs"] = OrderedDict(obs_shapes)
+    if goal_shapes:
+        groups["goal"] = OrderedDict(goal_shapes)
+    return groups
+
+
+def with_low_dim_keys(
+    obs_modalities: ObsModalities | None, keys: Sequence[str], *, component: str
+) -> dict[str, list[str]] | None:
+    """Return a copy of ``obs_modalities`` in which ``keys`` are listed under ``low_dim``.
+
+    Policies feed inputs they create themselves (``action`` for BCQ's perturbation actor and
+    the VAE actor) through the observation encoder as low-dimensional vectors. ``None`` stays
+    ``None`` (the encoder's default: every key low_dim).
+
+    Raises:
+        ConfigError: the caller listed one of ``keys`` under another modality.
+    """
+    if obs_modalities is None:
+        return None
+    result = {modality: list(names) for modality, names in obs_modalities.items()}
+    for key in keys:
+        for modality, names in result.items():
+            if key in names and modality != "low_dim":
+                raise ConfigError(
+                    f"{component} feeds its own {key!r} input through the observation encoder "
+                    f"as low_dim, but obs_modalities lists {key!r} under {modality!r}; remove "
+                    f"it from {modality!r}."
+                )
+        low_dim = result.setdefault("low_dim", [])
+        if key not in low_dim:
+            low_dim.append(key)
+    return result
+
+
+def check_goal(component: str, goal_shapes: Shapes | None, goal_dict: Any) -> None:
+    """Raise unless a goal-conditioned network received a goal dict with every goal key.
+
+    Args:
+        component: Network name for the message.
+        goal_shapes: The network's goal shapes (``None``/empty: nothing is required).
+        goal_dict: What the caller passed.
+
+    Raises:
+        InvalidKwargsError: ``goal_dict`` is missing, not a mapping, or lacks goal keys.
+    """
+    if not goal_shapes:
+        return
+    expected = list(goal_shapes)
+    if goal_dict is None:
+        raise InvalidKwargsError(
+            f"{component} was built with goal_shapes for {expected} and needs goal_dict, a "
+            f"dict of goal observations with those keys; got goal_dict=None."
+        )
+    if not isinstance(goal_dict, Mapping):
+        raise InvalidKwargsError(
+            f"{component}: goal_dict must be a dict of goal observations with keys {expected}; "
+            f"got {type(goal_dict).__name__}."
+        )
+    missing = [k for k in expected if k not in goal_dict]
+    if missing:
+        raise InvalidKwargsError(
+            f"{component}: goal_dict is missing goal key(s) {missing} (expected keys "
+            f"{expected}, got {list(goal_dict)})."
+        )
+
+
+def check_actions(component: str, actions: Any, ac_dim: int, what: str = "actions") -> None:
+    """Raise unless ``actions`` is a tensor whose last dimension is ``ac_dim``.
+
+    Raises:
+        ShapeError: wrong type, no dimensions, or the wrong action width.
+    """
+    if not isinstance(actions, torch.Tensor):
+        raise ShapeError(
+            f"{component} expects {what} as a tensor of shape (B, {ac_dim}); got "
+            f"{type(actions).__name__}."
+        )
+    if actions.dim() < 2 or actions.shape[-1] != ac_dim:
+        raise ShapeError(
+            f"{component} expects {what} of shape (B, {ac_dim}) (ac_dim={ac_dim}); got a "
+            f"tensor of shape {tuple(actions.shape)}."
+        )
+
+
+def check_positive(component: str, name: str, value: Any, minimum: int = 1) -> int:
+    """Return ``value`` as an int, raising :class:`ConfigError` if it is below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{component}: {name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def resolve_std_activation(component: str, name: Any, allowed: Sequence[str | None]) -> Any:
+    """Validate a ``std_activation`` setting and return it.
+
+    Args:
+        component: Network name for the message.
+        name: The configured activation name (``None`` where allowed).
+        allowed: The accepted values.
+
+    Raises:
+        ConfigError: an unknown activation, with close matches.
+    """
+    if name in allowed:
+        return name
+    names = [a for a in allowed if a is not None]
+    shown = ", ".join(repr(a) for a in allowed)
+    hint = suggestion(name, names) if isinstance(name, str) else ""
+    raise ConfigError(f"{component}: unknown std_activation {name!r}.{hint} Valid values: {shown}.")
+
+
+def expand_goal_over_time(goal_dict: Mapping[str, torch.Tensor], steps: int) -> dict[str, Any]:
+    """Repeat each ``(B, ...)`` goal tensor over time: ``(B, ...) -> (B, T, ...)``."""
+    return {k: v.unsqueeze(1).expand(v.shape[0], steps, *v.shape[1:]) for k, v in goal_dict.items()}
+
+
+def sequence_length(component: str, obs_dict: Mapping[str, torch.Tensor]) -> int:
+    """The time dimension ``T`` of a ``(B, T, ...)`` observation dict."""
+    for value in obs_dict.values():
+        if isinstance(value, torch.Tensor):
+            if value.dim() < 2:
+                raise ShapeError(
+                    f"{component} expects observation sequences (B, T, ...); got a tensor of "
+                    f"shape {tuple(value.shape)}."
+                )
+            return int(value.shape[1])
+    raise ShapeError(f"{component} received an observation dict without tensors.")

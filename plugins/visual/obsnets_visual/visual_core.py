@@ -1,0 +1,241 @@
+"""``VisualCore``: image encoder = backbone -> optional pool -> flatten -> linear projection."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from obsnets.bases import EncoderCore, Module
+from obsnets.building import build_component, constructor_parameters
+from obsnets.errors import ConfigError, ShapeError
+from obsnets.registry import resolve_component
+from obsnets_visual._checks import as_shape, check_input, describe
+from obsnets_visual.norm import replace_batchnorm_with_groupnorm
+
+__all__ = ["VisualCore"]
+
+
+class _DefaultName(str):
+    """A default class name that can be told apart from the same string passed explicitly.
+
+    Lets ``VisualCore(core_class=...)`` use the specification page's spelling while a
+    ``backbone_class`` passed alongside it is still detected as a conflict.
+    """
+
+    __slots__ = ()
+
+
+DEFAULT_BACKBONE = _DefaultName("ResNet18Conv")
+
+NORMS = ("batch", "group")
+
+
+def _inject(
+    owner: str, what: str, kwargs: dict[str, Any], key: str, value: Any, accepted: Mapping[str, Any]
+) -> None:
+    """Put ``key=value`` into ``kwargs`` if the constructor takes ``key``; refuse a conflict."""
+    if key not in accepted:
+        return
+    if key in kwargs and kwargs[key] != value:
+        raise ConfigError(
+            f"{owner}: {what} kwargs give {key}={kwargs[key]!r}, but {owner} derives "
+            f"{key}={value!r} from its input shape. Remove {key!r} from the {what} kwargs."
+        )
+    kwargs[key] = value
+
+
+class VisualCore(EncoderCore):
+    """Encodes images: backbone -> optional pool -> optional flatten -> optional ``Linear``.
+
+    The backbone and the pool are named components (any installed plugin's, or a class
+    defined in the user's script), built with :func:`obsnets.build_component`, so their
+    keyword arguments are checked strictly. ``input_channel`` (from ``input_shape[0]``) is
+    passed to the backbone and ``input_shape`` (the backbone's output shape) to the pool when
+    their constructors take them. With the defaults and a ``(3, 84, 84)`` input: ResNet-18
+    ``(512, 3, 3)`` -> SpatialSoftmax ``(32, 2)`` -> flatten 64 -> ``Linear(64, 64)``.
+
+    Modules (robomimic's layout and state_dict keys): ``backbone``, ``pool`` (or ``None``),
+    and ``nets = Sequential(backbone, pool, Flatten, Linear)`` holding the same backbone and
+    pool again, so keys appear as ``backbone.*`` and ``nets.0.*``.
+
+    Args:
+        input_shape: Image shape without batch dimension, ``(C, H, W)``.
+        backbone_class: Backbone component name (kind ``backbone``) or class.
+        pool_class: Pool component name (kind ``pool``) or class; ``None`` for no pool.
+        backbone_kwargs: Keyword arguments of the backbone (not modified).
+        pool_kwargs: Keyword arguments of the pool (not modified).
+        flatten: Flatten the (pooled) features to ``(B, D)``.
+        feature_dimension: Size of the final linear projection; ``None`` for none (then the
+            output is the flattened or unflattened pooled features). Requires ``flatten``.
+        core_class: The specification page's name for ``backbone_class``; give one or the
+            other.
+        core_kwargs: The specification page's name for ``backbone_kwargs``.
+        backbone_norm: ``"batch"`` keeps the backbone's BatchNorm layers; ``"group"``
+            replaces every one by ``GroupNorm(C // 16, C)`` (diffusion policy's choice; see
+            :func:`~obsnets_visual.norm.replace_batchnorm_with_groupnorm`), which changes
+            the state_dict keys (no running statistics).
+        norm_num_groups: With ``backbone_norm="group"``, a fixed number of groups instead of
+            ``C // 16``; it must divide every BatchNorm's channel count.
+        channels_last: Store convolution weights in channels-last memory format and convert
+            inputs to it in ``forward`` (same numbers; faster on some hardware: see
+            ``benchmarks/encoders.py``).
+
+    Differs from robomimic: components are resolved through the registry (robomimic
+    ``eval``'d ``backbone_class`` / ``pool_class``, so backbones outside its own module
+    failed); kwargs are checked, not silently filtered; the caller's dicts are never
+    modified and a user ``input_channel`` that contradicts ``input_shape`` is an error (not
+    overwritten); ``core_class`` / ``core_kwargs`` are honoured (robomimic ignored them);
+    ``output_shape`` returns Python ints; a wrong input shape is a ``ShapeError``.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        backbone_class: str | type = DEFAULT_BACKBONE,
+        pool_class: str | type | None = "SpatialSoftmax",
+        backbone_kwargs: Mapping[str, Any] | None = None,
+        pool_kwargs: Mapping[str, Any] | None = None,
+        flatten: bool = True,
+        feature_dimension: int | None = 64,
+        core_class: str | type | None = None,
+        core_kwargs: Mapping[str, Any] | None = None,
+        backbone_norm: str = "batch",
+        norm_num_groups: int | None = None,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__(as_shape(type(self).__name__, input_shape))
+        owner = type(self).__name__
+        if not self.input_shape:
+            raise ConfigError(f"{owner}: input_shape must not be empty.")
+        backbone_class, backbone_kwargs = self._backbone_spelling(
+            backbone_class, backbone_kwargs, core_class, core_kwargs
+        )
+        if feature_dimension is not None and not flatten:
+            raise ConfigError(
+                f"{owner}: feature_dimension={feature_dimension} needs flatten=True (the "
+                f"projection is a Linear layer over flattened features)."
+            )
+        if backbone_norm not in NORMS:
+            raise ConfigError(
+                f"{owner}: backbone_norm must be one of {NORMS}, got {backbone_norm!r}."
+            )
+        if norm_num_groups is not None and backbone_norm != "group":
+            raise ConfigError(f"{owner}: norm_num_groups needs backbone_norm='group'.")
+        if channels_last and len(self.input_shape) != 3:
+            raise ConfigError(f"{owner}: channels_last needs (C, H, W) inputs.")
+
+        self.backbone = self._build(
+            owner, "backbone", backbone_class, backbone_kwargs, "input_channel", self.input_shape[0]
+        )
+        if backbone_norm == "group":
+            replace_batchnorm_with_groupnorm(self.backbone, num_groups=norm_num_groups)
+        feature_shape = [int(d) for d in self.backbone.output_shape(self.input_shape)]
+        layers: list[nn.Module] = [self.backbone]
+        self.pool: Module | None = None
+        if pool_class is not None:
+            self.pool = self._build(
+                owner, "pool", pool_class, pool_kwargs, "input_shape", feature_shape
+            )
+            feature_shape = [int(d) for d in self.pool.output_shape(feature_shape)]
+            layers.append(self.pool)
+        if flatten:
+            layers.append(nn.Flatten(start_dim=1))
+            feature_shape = [math.prod(feature_shape)]
+        if feature_dimension is not None:
+            if int(feature_dimension) < 1:
+                raise ConfigError(f"{owner}: feature_dimension must be positive or None.")
+            layers.append(nn.Linear(feature_shape[0], int(feature_dimension)))
+            feature_shape = [int(feature_dimension)]
+        self.nets = nn.Sequential(*layers)
+
+        self.flatten = bool(flatten)
+        self.feature_dimension = None if feature_dimension is None else int(feature_dimension)
+        self.backbone_norm = backbone_norm
+        self.channels_last = bool(channels_last)
+        self._output_shape = feature_shape
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def _backbone_spelling(
+        backbone_class: str | type,
+        backbone_kwargs: Mapping[str, Any] | None,
+        core_class: str | type | None,
+        core_kwargs: Mapping[str, Any] | None,
+    ) -> tuple[str | type, Mapping[str, Any] | None]:
+        """Merge the two spellings of the backbone arguments; both at once is an error."""
+        if core_class is not None:
+            if not isinstance(backbone_class, _DefaultName):
+                raise ConfigError(
+                    f"VisualCore got both backbone_class={backbone_class!r} and "
+                    f"core_class={core_class!r}; they name the same thing. Keep one."
+                )
+            backbone_class = core_class
+        if core_kwargs is not None:
+            if backbone_kwargs is not None:
+                raise ConfigError(
+                    "VisualCore got both backbone_kwargs and core_kwargs; they name the same "
+                    "thing. Keep one."
+                )
+            backbone_kwargs = core_kwargs
+        if isinstance(backbone_class, str):
+            backbone_class = str(backbone_class)  # drop the default marker
+        return backbone_class, backbone_kwargs
+
+    @staticmethod
+    def _build(
+        owner: str,
+        kind: str,
+        name: str | type,
+        kwargs: Mapping[str, Any] | None,
+        inject_key: str,
+        inject_value: Any,
+    ) -> Module:
+        """Build the backbone or pool by name, injecting what the core knows."""
+        cls = resolve_component(name, kind=kind)
+        arguments = dict(kwargs or {})
+        _inject(owner, kind, arguments, inject_key, inject_value, constructor_parameters(cls))
+        built = build_component(name, arguments, kind=kind)
+        if not isinstance(built, Module):
+            raise ConfigError(
+                f"{owner}: {kind} {cls.__name__} is not an obsnets Module (it needs "
+                f"output_shape); subclass obsnets.ConvBase or obsnets.PoolBase."
+            )
+        return built
+
+    def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
+        """``[feature_dimension]``, or the flattened / pooled feature shape, as Python ints.
+
+        Args:
+            input_shape: ``None`` or the constructor's ``input_shape`` (the pool is built
+                for that size, so no other size is accepted).
+        """
+        if input_shape is not None:
+            shape = as_shape(type(self).__name__, input_shape)
+            if shape != self.input_shape:
+                raise ShapeError(
+                    f"{type(self).__name__} was built for input shape "
+                    f"{describe(self.input_shape)}, got {describe(shape)}."
+                )
+        return list(self._output_shape)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Encode images.
+
+        Args:
+            inputs: ``(B, *input_shape)``, e.g. ``(B, 3, 84, 84)``.
+
+        Returns:
+            ``(B, *output_shape())``, e.g. ``(B, 64)``.
+        """
+        check_input(type(self).__name__, inputs, self.input_shape)
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return self.nets(inputs)
+
+    def extra_repr(self) -> str:
+        return f"input_shape={self.input_shape}, output_shape={self._output_shape}"
