@@ -104,6 +104,8 @@ def test_parity(case_name, one_thread):
     case = pf.load_case(parity / case_name)
     assert case.deterministic_outputs(), f"{case_name} records no deterministic output"
     network, migration_warnings = build_case_network(case)
+    # Same keys in the same order: robomimic checkpoints load unchanged, aliases included.
+    assert list(network.state_dict()) == case.meta["state_dict_keys"]
     load_robomimic_state_dict(network, case.state_dict())
     results = pf.replay(case, network)
     table = pf.format_results(results)

@@ -199,3 +199,29 @@ def test_list_components_globs(isolated_registry):
     assert names == ["GlobAlphaCore", "GlobBetaCore"]
     assert obsnets.is_component("GlobAlphaCore")
     assert not obsnets.is_component("GlobGammaCore")
+
+
+def test_subclasses_torch_generates_are_not_registered(isolated_registry):
+    import torch.nn.utils.parametrize as parametrize
+
+    class ScaledCore(EncoderCore):
+        def __init__(self, input_shape):
+            super().__init__(input_shape)
+            self.scale = torch.nn.Parameter(torch.ones(input_shape))
+
+        def output_shape(self, input_shape=None):
+            return list(self.input_shape)
+
+    class Double(torch.nn.Module):
+        def forward(self, weight):
+            return weight * 2
+
+    core = ScaledCore([3])
+    parametrize.register_parametrization(core, "scale", Double())
+    proxy = type("ScaledCore", (ScaledCore,), {"__module__": "abc"})  # as torch.compile does
+    assert type(core).__name__ == "ParametrizedScaledCore"
+    assert not isolated_registry.find("ParametrizedScaledCore")
+    assert [e.qualified_name for e in isolated_registry.find("ScaledCore")] == [
+        qualified_name_of(ScaledCore)
+    ]
+    assert resolve_component("ScaledCore") is ScaledCore and proxy is not ScaledCore

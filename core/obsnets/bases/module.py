@@ -18,6 +18,19 @@ Shape = list[int]
 ModuleT = TypeVar("ModuleT", bound="Module")
 
 
+def _is_generated(cls: type) -> bool:
+    """Whether ``cls`` was made by a library rather than written by someone.
+
+    torch creates subclasses of user modules on the fly (``torch.compile`` makes one named
+    like its base in module ``abc``; ``torch.nn.utils.parametrize`` makes
+    ``Parametrized<Name>``). Registering them would make the original name ambiguous.
+    """
+    module = cls.__module__
+    if module in {"abc", "builtins"} or module == "torch" or module.startswith("torch."):
+        return True
+    return any(base.__name__ == cls.__name__ for base in cls.__mro__[1:])
+
+
 class _ComponentMeta(abc.ABCMeta):
     """Records the arguments each instance was constructed with (see ``init_arguments``)."""
 
@@ -59,7 +72,7 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if abstract or cls.component_kind is None:
+        if abstract or cls.component_kind is None or _is_generated(cls):
             return
         registry.add(
             ComponentEntry(

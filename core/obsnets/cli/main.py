@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "obsnets.cli.describe_command",
     "obsnets.cli.build_command",
     "obsnets.cli.inspect_command",
+    "obsnets.cli.new_plugin_command",
     "obsnets.cli.show_randomizer",
     "obsnets.cli.demo_command",
 )

@@ -12,6 +12,7 @@ from obsnets.encoders.factory import (
     default_encoder_kwargs,
     key_modalities,
     obs_encoder_factory,
+    with_low_dim_keys,
 )
 from obsnets.encoders.group_encoder import ObservationGroupEncoder
 from obsnets.encoders.observation_decoder import ObservationDecoder
@@ -31,4 +32,5 @@ __all__ = [
     "key_modalities",
     "obs_encoder_factory",
     "summarize",
+    "with_low_dim_keys",
 ]

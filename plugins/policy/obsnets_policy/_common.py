@@ -23,7 +23,6 @@ __all__ = [
     "observation_groups",
     "resolve_std_activation",
     "sequence_length",
-    "with_low_dim_keys",
 ]
 
 ObsModalities = Mapping[str, Sequence[str]]
@@ -46,35 +45,6 @@ def observation_groups(
     if goal_shapes:
         groups["goal"] = OrderedDict(goal_shapes)
     return groups
-
-
-def with_low_dim_keys(
-    obs_modalities: ObsModalities | None, keys: Sequence[str], *, component: str
-) -> dict[str, list[str]] | None:
-    """Return a copy of ``obs_modalities`` in which ``keys`` are listed under ``low_dim``.
-
-    Policies feed inputs they create themselves (``action`` for BCQ's perturbation actor and
-    the VAE actor) through the observation encoder as low-dimensional vectors. ``None`` stays
-    ``None`` (the encoder's default: every key low_dim).
-
-    Raises:
-        ConfigError: the caller listed one of ``keys`` under another modality.
-    """
-    if obs_modalities is None:
-        return None
-    result = {modality: list(names) for modality, names in obs_modalities.items()}
-    for key in keys:
-        for modality, names in result.items():
-            if key in names and modality != "low_dim":
-                raise ConfigError(
-                    f"{component} feeds its own {key!r} input through the observation encoder "
-                    f"as low_dim, but obs_modalities lists {key!r} under {modality!r}; remove "
-                    f"it from {modality!r}."
-                )
-        low_dim = result.setdefault("low_dim", [])
-        if key not in low_dim:
-            low_dim.append(key)
-    return result
 
 
 def check_goal(component: str, goal_shapes: Shapes | None, goal_dict: Any) -> None:

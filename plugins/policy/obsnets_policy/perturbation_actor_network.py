@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from obsnets_policy._common import ObsModalities, check_actions, with_low_dim_keys
+from obsnets.encoders import with_low_dim_keys
+from obsnets_policy._common import ObsModalities, check_actions
 from obsnets_policy.actor_network import ActorNetwork
 
 __all__ = ["PerturbationActorNetwork"]

@@ -125,21 +125,10 @@ class RNNActorNetwork(RNN_MIMO_MLP):
         groups: dict[str, Any] = {"obs": obs_dict}
         if self._is_goal_conditioned and goal_dict is not None:  # check_goal ensured a dict
             groups["goal"] = expand_goal_over_time(goal_dict, sequence_length(name, obs_dict))
-        if rnn_init_state is None:
-            rnn_init_state = self._zero_state(obs_dict)
         heads, state = RNN_MIMO_MLP.forward(
             self, rnn_init_state=rnn_init_state, return_state=True, **groups
         )
         return heads, state
-
-    def _zero_state(self, obs_dict: Mapping[str, torch.Tensor]) -> RNNState:
-        """Zero initial state in the RNN's own dtype (so a float64 policy runs in float64)."""
-        first = next(iter(obs_dict.values()))
-        weight = next(self.nets["rnn"].nets.parameters())
-        state = self.get_rnn_init_state(first.shape[0], weight.device)
-        if isinstance(state, tuple):
-            return tuple(s.to(weight.dtype) for s in state)  # type: ignore[return-value]
-        return state.to(weight.dtype)
 
     def forward(  # type: ignore[override]
         self,

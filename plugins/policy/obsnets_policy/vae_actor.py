@@ -9,7 +9,8 @@ from typing import Any
 import torch
 
 from obsnets.bases import NetworkBase
-from obsnets_policy._common import ObsModalities, check_actions, check_goal, with_low_dim_keys
+from obsnets.encoders import with_low_dim_keys
+from obsnets_policy._common import ObsModalities, check_actions, check_goal
 from obsnets_vae import VAE
 
 __all__ = ["VAEActor"]

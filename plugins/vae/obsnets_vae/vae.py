@@ -10,10 +10,10 @@ import torch
 from torch.nn.functional import gumbel_softmax
 
 from obsnets.bases import NetworkBase
+from obsnets.encoders import with_low_dim_keys
 from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, format_shape
 from obsnets_vae._checks import ordered_shapes, require_group
 from obsnets_vae._losses import reparameterize_gaussian, squared_error_loss
-from obsnets_vae._modalities import with_low_dim_keys
 from obsnets_vae._vae_layers import create_vae_nets
 from obsnets_vae._vae_options import check_vae_options
 from obsnets_vae.prior import Prior

@@ -27,8 +27,6 @@ def vae_inputs(batch: int) -> dict[str, Any]:
 VAE_SKIPS = {
     "output_shape": "forward returns the posterior, the latents, the reconstructions and two "
     "scalar losses; output_shape describes the reconstructions (test_vae_behaviour checks it)",
-    "dtype": "the dtype check compares forward with output_shape too (see above); "
-    "test_vae_behaviour checks float64 forward",
 }
 
 CONFORMANCE_CASES = [

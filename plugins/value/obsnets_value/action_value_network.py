@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
+from obsnets.encoders import with_low_dim_keys
 from obsnets.errors import ConfigError, ShapeError, format_shape
-from obsnets_value._modalities import with_low_dim_keys
 from obsnets_value.value_network import ValueNetwork
 
 __all__ = ["ActionValueNetwork"]
