@@ -73,6 +73,7 @@ def _worker(rank: int, world_size: int, workdir: str) -> None:
                 "crops_differ": not torch.equal(crops[0], crops[1]),
             }
             Path(workdir, "result.json").write_text(json.dumps(result))
+        dist.barrier()  # neither rank tears gloo down while the other still uses it
     finally:
         dist.destroy_process_group()
 
