@@ -601,7 +601,7 @@ def test_train_eval_check_catches_random_eval_nan_and_stuck_submodules(isolated_
             self.training = mode  # forgets its children
             return self
 
-    _fails(_image_case(ConfStuckConv), "train_eval", "eval() left submodules in train mode")
+    _fails(_image_case(ConfStuckConv), "train_eval", "left submodules in train mode")
 
 
 def test_gradients_check_names_parameters_without_gradient(isolated_registry):

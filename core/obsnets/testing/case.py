@@ -29,7 +29,7 @@ CHECKS: tuple[str, ...] = (
 - ``output_shape``: ``output_shape`` equals the shape forward really returns, for every input
   shape and batch size, in eval and train mode (randomizers: ``output_shape_in`` for
   ``forward_in`` and ``output_shape_out`` for ``forward_out``, which folds the batch back).
-- ``train_eval``: both modes run and give finite outputs, ``train()``/``eval()`` reach every
+- ``train_eval``: both modes run and give finite outputs, switching modes reaches every
   submodule, and eval is deterministic (always for randomizers; for others unless the case
   says ``deterministic_eval=False``).
 - ``gradients``: in train mode, the backward of the sum of the outputs (or the case's

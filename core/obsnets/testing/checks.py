@@ -112,6 +112,8 @@ def _plain(value: Any) -> Any:
 
 
 def _pickle(s: Subject) -> None:
+    # Picklability is the property under test (DataLoader workers, multiprocessing and
+    # deepcopy rely on it); only bytes this function just produced are ever unpickled.
     case = s.case
     try:
         same = pickle.loads(pickle.dumps(s.cls)) is s.cls
@@ -150,7 +152,9 @@ def _train_eval(s: Subject) -> None:
     module.eval()
     stuck = [n for n, m in module.named_modules() if m.training]
     if stuck:
-        raise fail(case, s.check, f"eval() left submodules in train mode: {stuck[:5]}.")
+        raise fail(
+            case, s.check, f"switching to eval mode left submodules in train mode: {stuck[:5]}."
+        )
     for call in s.calls(batch_size):
         first = s.forward(module, call, seed=3)
         _finite(s, first, call, "eval")
@@ -324,7 +328,8 @@ CHECK_FUNCTIONS: dict[str, Callable[[Subject], None]] = {
     "dtype": _dtype,
     "cuda": _cuda,
 }
-assert tuple(CHECK_FUNCTIONS) == CHECKS  # one implementation per documented check
+if tuple(CHECK_FUNCTIONS) != CHECKS:  # one implementation per documented check
+    raise RuntimeError(f"conformance checks {tuple(CHECK_FUNCTIONS)} != documented {CHECKS}")
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -70,9 +70,9 @@ def match_declared(s: Subject, module: torch.nn.Module, call: Call, output: Any)
 def _check_randomizer(s: Subject, module: torch.nn.Module, call: Call) -> torch.Tensor:
     from obsnets.testing.subject import fail, seeded
 
-    assert call.input_shape is not None  # randomizers take one tensor (ConformanceCase checks)
-    shape_in = declared_shape(s, module, "output_shape_in", list(call.input_shape))
-    alias = declared_shape(s, module, "output_shape", list(call.input_shape))
+    input_shape = list(cast(Sequence[int], call.input_shape))  # ConformanceCase checked it
+    shape_in = declared_shape(s, module, "output_shape_in", input_shape)
+    alias = declared_shape(s, module, "output_shape", input_shape)
     if list(alias) != list(shape_in):
         raise fail(
             s.case, s.check, f"output_shape gives {alias!r} but output_shape_in {shape_in!r}."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -172,8 +172,8 @@ class Subject:
                 x = torch.rand(batch_size, *input_shape)
                 extra = dict(case.extra_inputs(batch_size)) if case.extra_inputs else {}
                 return Call((x,), extra, x, batch_size, [int(d) for d in input_shape])
-            assert case.inputs_factory is not None  # guaranteed by ConformanceCase
-            made = case.inputs_factory(batch_size)
+            factory = cast(Callable[[int], Any], case.inputs_factory)  # ConformanceCase checked
+            made = factory(batch_size)
         if isinstance(made, Mapping):
             return Call((), dict(made), made, batch_size)
         if isinstance(made, tuple):

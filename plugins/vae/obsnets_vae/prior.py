@@ -6,7 +6,7 @@ import abc
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -143,8 +143,8 @@ class Prior(PriorBase, abstract=True):
         label = f"{type(self).__name__}.{method}"
         require_group(label, "obs_dict", obs_dict, self._obs_keys)
         require_group(label, "goal_dict", goal_dict, self._goal_keys)
-        assert obs_dict is not None
-        tensors = {k: obs_dict[k] for k in self._obs_keys}
+        observations = cast(Mapping[str, torch.Tensor], obs_dict)  # require_group checked it
+        tensors = {k: observations[k] for k in self._obs_keys}
         if goal_dict is not None:
             tensors.update({f"goal/{k}": goal_dict[k] for k in self._goal_keys})
         batch_size_of(label, tensors, expected=n)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -73,8 +73,7 @@ class DistributionalActionValueNetwork(ActionValueNetwork):
             encoder_kwargs=encoder_kwargs,
             obs_modalities=obs_modalities,
         )
-        assert self.value_bounds is not None
-        low, high = self.value_bounds
+        low, high = cast(tuple[float, float], self.value_bounds)  # required here
         # float64 grid cast once, as robomimic's numpy linspace: atoms match to the last bit
         atoms = torch.linspace(low, high, num_atoms, dtype=torch.float64).to(torch.float32)
         self.register_buffer("value_atoms", atoms, persistent=False)

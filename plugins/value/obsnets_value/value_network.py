@@ -72,9 +72,7 @@ class ValueNetwork(MIMO_MLP):
         bounds = _check_bounds(type(self).__name__, value_bounds)
         groups: OrderedDict[str, OrderedDict[str, tuple[int, ...]]] = OrderedDict()
         groups["obs"] = OrderedDict((k, tuple(v)) for k, v in obs_shapes.items())
-        goal_conditioned = goal_shapes is not None and len(goal_shapes) > 0
-        if goal_conditioned:
-            assert goal_shapes is not None
+        if goal_shapes:
             groups["goal"] = OrderedDict((k, tuple(v)) for k, v in goal_shapes.items())
         super().__init__(
             input_obs_group_shapes=groups,
@@ -84,8 +82,8 @@ class ValueNetwork(MIMO_MLP):
             obs_modalities=self._modalities(obs_modalities),
         )
         self.value_bounds = bounds
-        self._is_goal_conditioned = goal_conditioned
-        self._goal_keys = list(groups["goal"]) if goal_conditioned else []
+        self._is_goal_conditioned = "goal" in groups
+        self._goal_keys = list(groups.get("goal", ()))
         if bounds is not None:
             self._value_scale = (bounds[1] - bounds[0]) / 2.0
             self._value_offset = (bounds[1] + bounds[0]) / 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -19,9 +20,8 @@ __all__ = ["ResNet18ConvFiLM"]
 
 def _out_channels(block: nn.Module) -> int:
     """Output channels of a torchvision BasicBlock: those of its second convolution."""
-    conv = block.get_submodule("conv2")
-    assert isinstance(conv, nn.Conv2d)  # torchvision's BasicBlock; not user input
-    return conv.out_channels
+    conv = cast(nn.Conv2d, block.get_submodule("conv2"))  # torchvision's BasicBlock
+    return int(conv.out_channels)
 
 
 class ResNet18ConvFiLM(ConvBase):
