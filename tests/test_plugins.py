@@ -269,3 +269,16 @@ def test_every_hook_is_documented():
     for name in specs:
         doc = getattr(hookspecs, name).__doc__ or ""
         assert "Args:" in doc and len(doc) > 150, name
+
+
+def test_disabling_all_keeps_the_cores_own_declarations(fake_plugins, monkeypatch):
+    fake_plugins("fake_core", GOOD_PLUGIN, GOOD_COMPONENTS, dist="obsnets")
+    fake_plugins(
+        "fake_good2",
+        GOOD_PLUGIN.replace("FakeGoodCore", "FakeOtherCore"),
+        GOOD_COMPONENTS.replace("FakeGoodCore", "FakeOtherCore"),
+    )
+    monkeypatch.setenv(plugins.DISABLE_ENV, "all")
+    infos = {p.name: p for p in plugins.list_plugins()}
+    assert infos["fake_core"].status == "loaded"
+    assert infos["fake_good2"].status == "disabled"

@@ -5,6 +5,8 @@ The core holds the abstract bases, the component registry, plugin discovery (plu
 randomizers and network families come from plugins, nameable by string in any config.
 """
 
+from typing import TYPE_CHECKING
+
 from obsnets.bases import (
     ConvBase,
     EncoderCore,
@@ -24,13 +26,6 @@ from obsnets.blocks import (
     time_distributed,
 )
 from obsnets.building import build_component, check_kwargs
-from obsnets.encoders import (
-    ObservationDecoder,
-    ObservationEncoder,
-    ObservationGroupEncoder,
-    default_encoder_kwargs,
-    obs_encoder_factory,
-)
 from obsnets.errors import (
     AmbiguousNameError,
     ComponentCollisionError,
@@ -43,7 +38,6 @@ from obsnets.errors import (
 )
 from obsnets.hookspecs import hookimpl
 from obsnets.lazy import lazy_exports
-from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
 from obsnets.registry import (
     KINDS,
     is_component,
@@ -52,6 +46,17 @@ from obsnets.registry import (
     registry,
     resolve_component,
 )
+
+if TYPE_CHECKING:
+    from obsnets.encoders import (
+        ObservationDecoder,
+        ObservationEncoder,
+        ObservationGroupEncoder,
+        default_encoder_kwargs,
+        obs_encoder_factory,
+    )
+    from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
+    from obsnets.saving import load, save_pretrained
 
 __version__ = "0.1.0"
 
@@ -99,7 +104,19 @@ __all__ = [
     "time_distributed",
 ]
 
-# Saving pulls in safetensors; loaded on first use to keep ``import obsnets`` light.
+# Loaded on first access to keep ``import obsnets`` light: saving pulls in safetensors, and the
+# encoders and MIMO wrappers resolve by name through the core's own plugin anyway.
 __getattr__, _lazy_dir = lazy_exports(
-    __name__, {"load": "obsnets.saving:load", "save_pretrained": "obsnets.saving:save_pretrained"}
+    __name__,
+    {
+        "MIMO_MLP": "obsnets.mimo.mimo_mlp:MIMO_MLP",
+        "RNN_MIMO_MLP": "obsnets.mimo.rnn_mimo_mlp:RNN_MIMO_MLP",
+        "ObservationDecoder": "obsnets.encoders.observation_decoder:ObservationDecoder",
+        "ObservationEncoder": "obsnets.encoders.observation_encoder:ObservationEncoder",
+        "ObservationGroupEncoder": "obsnets.encoders.group_encoder:ObservationGroupEncoder",
+        "default_encoder_kwargs": "obsnets.encoders.factory:default_encoder_kwargs",
+        "obs_encoder_factory": "obsnets.encoders.factory:obs_encoder_factory",
+        "load": "obsnets.saving:load",
+        "save_pretrained": "obsnets.saving:save_pretrained",
+    },
 )

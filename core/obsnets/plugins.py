@@ -10,7 +10,8 @@ Environment variables (read at discovery):
 
 ``OBSNETS_DISABLE_PLUGINS``
     ``1`` / ``all`` / ``*`` disables every installed plugin; otherwise a comma-separated list
-    of plugin (entry-point) or distribution names to skip.
+    of plugin (entry-point) or distribution names to skip. The core's own declarations
+    (distribution ``obsnets``) always load.
 ``OBSNETS_LOAD_PLUGINS``
     A comma-separated list: load only these plugins. Set but empty: load none.
 """
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "obsnets"
+CORE_DISTRIBUTION = "obsnets"
 DISABLE_ENV = "OBSNETS_DISABLE_PLUGINS"
 LOAD_ENV = "OBSNETS_LOAD_PLUGINS"
 
@@ -175,6 +177,8 @@ def _split_env(value: str) -> set[str]:
 
 
 def _blocked_reason(info: PluginInfo) -> str:
+    if info.distribution == CORE_DISTRIBUTION:
+        return ""  # the core's own components are not a plugin one can switch off
     names = {info.name, info.distribution or ""}
     disable = os.environ.get(DISABLE_ENV)
     if disable is not None:
