@@ -16,7 +16,7 @@ from obsnets.encoders.group_encoder import ObservationGroupEncoder
 from obsnets.encoders.observation_decoder import ObservationDecoder
 from obsnets.errors import ConfigError
 
-__all__ = ["MIMO_MLP", "check_layer_dims"]
+__all__ = ["MIMO_MLP", "add_output_head", "check_layer_dims"]
 
 
 def check_layer_dims(owner: str, what: str, layer_dims: Any) -> list[int]:
@@ -33,6 +33,33 @@ def check_layer_dims(owner: str, what: str, layer_dims: Any) -> list[int]:
             f"{list(layer_dims)!r}."
         )
     return [int(d) for d in layer_dims]
+
+
+def add_output_head(
+    nets: nn.ModuleDict,
+    feature_dim: int,
+    layer_dims: Sequence[int],
+    output_shapes: Mapping[str, Sequence[int]],
+    layer_func: Callable[..., nn.Module] | str,
+    activation: type[nn.Module] | str,
+) -> None:
+    """Add ``nets["mlp"]`` (only for non-empty ``layer_dims``) and ``nets["decoder"]``.
+
+    The MLP maps ``(B, feature_dim) -> (B, layer_dims[-1])`` with ``activation`` after every
+    layer, the last one included (robomimic's layout); the decoder maps its output (or the
+    features directly) to one head per ``output_shapes`` key.
+    """
+    if layer_dims:
+        nets["mlp"] = MLP(
+            input_dim=feature_dim,
+            output_dim=layer_dims[-1],
+            layer_dims=layer_dims[:-1],
+            layer_func=layer_func,
+            activation=activation,
+            output_activation=activation,
+        )
+        feature_dim = layer_dims[-1]
+    nets["decoder"] = ObservationDecoder(decode_shapes=output_shapes, input_feat_dim=feature_dim)
 
 
 class MIMO_MLP(NetworkBase):
@@ -89,20 +116,7 @@ class MIMO_MLP(NetworkBase):
             obs_modalities=obs_modalities,
         )
         feature_dim = cast(ObservationGroupEncoder, self.nets["encoder"]).output_shape()[0]
-        self._has_mlp = bool(dims)
-        if dims:
-            self.nets["mlp"] = MLP(
-                input_dim=feature_dim,
-                output_dim=dims[-1],
-                layer_dims=dims[:-1],
-                layer_func=layer_func,
-                activation=activation,
-                output_activation=activation,
-            )
-            feature_dim = dims[-1]
-        self.nets["decoder"] = ObservationDecoder(
-            decode_shapes=self.output_shapes, input_feat_dim=feature_dim
-        )
+        add_output_head(self.nets, feature_dim, dims, self.output_shapes, layer_func, activation)
 
     def output_shape(self, input_shape: Any = None) -> Any:
         """``{key: shape}`` of every output head (``input_shape`` is ignored)."""
@@ -119,7 +133,7 @@ class MIMO_MLP(NetworkBase):
             ``{key: (B, *output_shapes[key])}``.
         """
         features = self.nets["encoder"](**inputs)
-        if self._has_mlp:
+        if "mlp" in self.nets:
             features = self.nets["mlp"](features)
         return self.nets["decoder"](features)
 

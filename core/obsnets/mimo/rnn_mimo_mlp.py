@@ -9,16 +9,14 @@ import torch
 from torch import nn
 
 from obsnets.bases.network import NetworkBase
-from obsnets.blocks.mlp import MLP
 from obsnets.blocks.rnn import RNN_Base, RNNState
 from obsnets.blocks.sequential import Sequential
 from obsnets.blocks.time_distributed import time_distributed
 from obsnets.encoders._checks import as_group_shapes, as_shape_mapping, shape_text
 from obsnets.encoders.factory import ObsModalities
 from obsnets.encoders.group_encoder import ObservationGroupEncoder
-from obsnets.encoders.observation_decoder import ObservationDecoder
 from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError
-from obsnets.mimo.mimo_mlp import check_layer_dims
+from obsnets.mimo.mimo_mlp import add_output_head, check_layer_dims
 
 __all__ = ["RNN_MIMO_MLP"]
 
@@ -91,7 +89,6 @@ class RNN_MIMO_MLP(NetworkBase):
             raise ConfigError(f"{owner}: rnn_kwargs must be a dict or None; got {rnn_kwargs!r}.")
         kwargs = dict(rnn_kwargs or {})
         self.per_step = bool(per_step)
-        self._has_mlp = bool(dims)
 
         self.nets = nn.ModuleDict()
         self.nets["encoder"] = ObservationGroupEncoder(
@@ -103,23 +100,13 @@ class RNN_MIMO_MLP(NetworkBase):
         num_directions = 2 if kwargs.get("bidirectional", False) else 1
         feature_dim = num_directions * rnn_hidden_dim
         per_step_net: nn.Module | None = None
-        if self._has_mlp:
-            self.nets["mlp"] = MLP(
-                input_dim=feature_dim,
-                output_dim=dims[-1],
-                layer_dims=dims[:-1],
-                layer_func=mlp_layer_func,
-                activation=mlp_activation,
-                output_activation=mlp_activation,
-            )
-            feature_dim = dims[-1]
-        self.nets["decoder"] = ObservationDecoder(
-            decode_shapes=self.output_shapes, input_feat_dim=feature_dim
+        add_output_head(
+            self.nets, feature_dim, dims, self.output_shapes, mlp_layer_func, mlp_activation
         )
         if self.per_step:
             per_step_net = (
                 Sequential(self.nets["mlp"], self.nets["decoder"])
-                if self._has_mlp
+                if "mlp" in self.nets
                 else self.nets["decoder"]
             )
         self.nets["rnn"] = RNN_Base(
@@ -235,7 +222,7 @@ class RNN_MIMO_MLP(NetworkBase):
             return self.nets["rnn"](rnn_inputs, rnn_init_state, return_state)
         outputs, state = self.nets["rnn"](rnn_inputs, rnn_init_state, return_state=True)
         last = outputs[:, -1]  # (B, num_dirs * H)
-        if self._has_mlp:
+        if "mlp" in self.nets:
             last = self.nets["mlp"](last)
         decoded = self.nets["decoder"](last)
         return (decoded, state) if return_state else decoded
