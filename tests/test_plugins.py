@@ -264,6 +264,7 @@ def test_every_hook_is_documented():
     assert specs == [
         "obsnets_encoder_defaults",
         "obsnets_network_built",
+        "obsnets_open_model_file",
         "obsnets_register_components",
     ]
     for name in specs:

@@ -9,7 +9,16 @@ import torch
 from torch import nn
 
 import obsnets
-from obsnets import MLP, ConfigError, NetworkBase, ObsnetsError, PluginLoadError
+from obsnets import (
+    MLP,
+    AmbiguousNameError,
+    ConfigError,
+    NetworkBase,
+    ObsnetsError,
+    PluginLoadError,
+    UnknownComponentError,
+)
+from obsnets.registry import ComponentEntry, qualified_name_of
 from obsnets.saving import CONFIG_FILE, WEIGHTS_FILE, PluginVersionWarning, load, save_pretrained
 
 
@@ -130,3 +139,129 @@ def test_inspect_cli(tmp_path, run_cli):
     assert "TwoHeadNet  (network" in result.stdout
     assert "obsnets" in result.stdout and "aliases" in result.stdout
     assert "activation = 'torch.nn.Tanh'" in result.stdout
+
+
+class NamedCoreNet(NetworkBase):
+    """Builds a nested encoder core from a plain name (as configs name backbones and pools)."""
+
+    def __init__(self, input_dim, core_class="SharedNameCore"):
+        super().__init__()
+        self.core = obsnets.build_component(
+            core_class, {"input_shape": [input_dim]}, kind="encoder_core"
+        )
+
+    def output_shape(self, input_shape=None):
+        return self.core.output_shape()
+
+    def forward(self, x):
+        return self.core(x)
+
+
+class SharedNameCore(obsnets.EncoderCore):
+    """The provider a model is saved with."""
+
+    def __init__(self, input_shape):
+        super().__init__(input_shape)
+        self.linear = nn.Linear(input_shape[0], 3)
+
+    def output_shape(self, input_shape=None):
+        return [3]
+
+    def forward(self, inputs):
+        return self.linear(inputs)
+
+
+def _second_provider():
+    # Defined in a function: same plain name, another qualified name (another provider).
+    class SharedNameCore(obsnets.EncoderCore):
+        def __init__(self, input_shape):
+            super().__init__(input_shape)
+            self.linear = nn.Linear(input_shape[0], 3)
+
+        def output_shape(self, input_shape=None):
+            return [3]
+
+        def forward(self, inputs):
+            return -self.linear(inputs)
+
+    return SharedNameCore
+
+
+def test_nested_plain_names_load_the_saved_class_after_a_second_provider_appears(
+    isolated_registry, tmp_path
+):
+    torch.manual_seed(0)
+    model = NamedCoreNet(4)
+    save_pretrained(model, tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert config["component"]["kwargs"] == {"input_dim": 4}  # the default name is not in it
+    recorded = {c["name"]: c for c in config["components"]}
+    assert recorded["SharedNameCore"] == {
+        "kind": "encoder_core",
+        "name": "SharedNameCore",
+        "qualified_name": qualified_name_of(SharedNameCore),
+    }
+
+    impostor = _second_provider()
+    with pytest.raises(AmbiguousNameError) as excinfo:
+        NamedCoreNet(4)
+    message = str(excinfo.value)
+    assert f"{qualified_name_of(SharedNameCore)!r}" in message
+    assert f"{qualified_name_of(impostor)!r}" in message
+    assert "qualified name" in message and "OBSNETS_DISABLE_PLUGINS=" in message
+
+    loaded = load(tmp_path)
+    assert type(loaded.core) is SharedNameCore
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+    # The saved provider gone: the other class of that name is never substituted.
+    isolated_registry.remove("encoder_core", qualified_name_of(SharedNameCore))
+    assert obsnets.resolve_component("SharedNameCore") is impostor
+    with pytest.raises(UnknownComponentError) as excinfo:
+        load(tmp_path)
+    assert f"saved as {qualified_name_of(SharedNameCore)!r}" in str(excinfo.value)
+
+
+def test_ambiguity_error_names_the_plugin_to_disable(isolated_registry):
+    isolated_registry.add(
+        ComponentEntry("pool", "DupPool", "dup_a:DupPool", "obsnets-dup-a", "dup_a:DupPool", "dupa")
+    )
+    isolated_registry.add(
+        ComponentEntry("pool", "DupPool", "dup_b:DupPool", "obsnets-dup-b", "dup_b:DupPool", "dupb")
+    )
+    with pytest.raises(AmbiguousNameError) as excinfo:
+        obsnets.resolve_component("DupPool", "pool")
+    message = str(excinfo.value)
+    assert "'dup_a:DupPool'  (pool, from obsnets-dup-a, plugin 'dupa')" in message
+    assert "'dup_b:DupPool'  (pool, from obsnets-dup-b, plugin 'dupb')" in message
+    assert "e.g. 'dup_a:DupPool' instead of 'DupPool'" in message
+    assert "OBSNETS_DISABLE_PLUGINS=dupb" in message
+
+
+class DropoutNet(NetworkBase):
+    """Computes different numbers in train and eval mode."""
+
+    def __init__(self, input_dim, dropout=0.5):
+        super().__init__()
+        self.mlp = MLP(input_dim, 3, layer_dims=(16,), dropouts=(dropout,))
+
+    def output_shape(self, input_shape=None):
+        return [3]
+
+    def forward(self, x):
+        return self.mlp(x)
+
+
+def test_load_returns_the_model_in_eval_mode(tmp_path):
+    torch.manual_seed(0)
+    model = DropoutNet(4).train()
+    save_pretrained(model, tmp_path)
+    x = torch.randn(6, 4)
+    train_out = model(x)
+    model.eval()
+    eval_out = model(x)
+    assert not torch.allclose(train_out, eval_out)
+    for loaded in (load(tmp_path), DropoutNet.from_pretrained(tmp_path)):
+        assert not any(m.training for m in loaded.modules())
+        torch.testing.assert_close(loaded(x), eval_out, rtol=0, atol=0)

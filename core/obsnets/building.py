@@ -4,12 +4,19 @@ One creation path for every component: resolve the name in the registry, check t
 arguments against the constructor's signature (unknown ones are an error naming the valid
 ones, never dropped), instantiate, then let plugins see the result
 (``obsnets_network_built``).
+
+While :func:`skip_pretrained_weights` is active (``obsnets.load`` builds a saved model inside
+it), components that would read initial weights from outside (a ``pretrained`` file, the
+torch hub cache) build with their plain initialisation instead, because the weights are
+overwritten right after: a saved model loads from its folder alone.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -17,7 +24,38 @@ import torch
 from obsnets.errors import InvalidKwargsError, suggestion
 from obsnets.registry import resolve_component
 
-__all__ = ["build_component", "check_kwargs", "constructor_parameters", "init_signature"]
+__all__ = [
+    "build_component",
+    "check_kwargs",
+    "constructor_parameters",
+    "init_signature",
+    "pretrained_weights_skipped",
+    "skip_pretrained_weights",
+]
+
+_skipping_pretrained: ContextVar[bool] = ContextVar("obsnets_skip_pretrained", default=False)
+
+
+@contextmanager
+def skip_pretrained_weights() -> Iterator[None]:
+    """Within the block, components build without reading pretrained weights.
+
+    For building a model whose every weight is loaded right afterwards (``obsnets.load``):
+    the original weight source (a file path, the torch hub cache) need not exist on this
+    machine, and is not read. Components that take initial weights from outside check
+    :func:`pretrained_weights_skipped` and skip reading them; the architecture they build
+    must not depend on whether weights were read. Applies to the current thread (or task).
+    """
+    token = _skipping_pretrained.set(True)
+    try:
+        yield
+    finally:
+        _skipping_pretrained.reset(token)
+
+
+def pretrained_weights_skipped() -> bool:
+    """Whether components are being built inside :func:`skip_pretrained_weights`."""
+    return _skipping_pretrained.get()
 
 
 def init_signature(cls: type) -> inspect.Signature:

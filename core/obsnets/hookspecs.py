@@ -74,3 +74,26 @@ def obsnets_network_built(network: Any, name: str, kwargs: dict[str, Any]) -> No
         name: The component name it was built from, as given by the caller.
         kwargs: The keyword arguments it was built with (do not modify).
     """
+
+
+@hookspec(firstresult=True)
+def obsnets_open_model_file(path: str) -> dict[str, Any] | None:
+    """Recognise a model file written by another library and rebuild its networks.
+
+    Called by the CLI (``obsnets inspect``, ``obsnets build``, ``obsnets convert``) for a path
+    that is not an obsnets saved-model folder, e.g. a robomimic checkpoint ``.pth``. Return
+    ``None`` quickly when the file is not of your format (check cheaply, e.g. the zip index,
+    before reading it); the first non-``None`` answer wins (pluggy's ``firstresult``). A file
+    of your format that is broken or unsafe should raise an
+    :class:`~obsnets.errors.ObsnetsError` naming the file and the problem. Read the file as
+    data only: never unpickle arbitrary types.
+
+    Args:
+        path: The file path as given on the command line.
+
+    Returns:
+        ``None``, or a dict with ``"format"`` (a short name, e.g. ``"robomimic checkpoint"``),
+        ``"networks"`` (network name -> built ``torch.nn.Module`` with the file's weights
+        loaded, in eval mode; each a registered obsnets component, so it can be saved) and
+        ``"details"`` (JSON-ready facts about the file to show, name -> value).
+    """

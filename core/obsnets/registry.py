@@ -11,15 +11,20 @@ A component becomes nameable in three ways, all ending here:
 Identity is ``"module:QualName"``: re-importing or reloading a module replaces its entries
 quietly, while two different providers of one qualified name is a collision. Plain names
 resolve when exactly one provider has them; otherwise the error lists every provider and the
-qualified names that settle it.
+qualified names that settle it, or the plugin to disable.
+
+Inside :func:`pinned_names` (``obsnets.load`` uses it with the components a saved model
+recorded), a plain name resolves to the qualified name pinned for it, so a provider of the
+same plain name installed later cannot change, or make ambiguous, what a saved model loads.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -38,6 +43,7 @@ __all__ = [
     "Registry",
     "is_component",
     "list_components",
+    "pinned_names",
     "qualified_name_of",
     "register",
     "registry",
@@ -47,6 +53,39 @@ __all__ = [
 KINDS: tuple[str, ...] = ("encoder_core", "backbone", "pool", "randomizer", "network", "prior")
 """The component kinds. A class belongs to the kind of the nearest registered base it derives
 from; a config names a component within the kind its slot expects."""
+
+
+_pins: ContextVar[dict[str, list[tuple[str, str]]] | None] = ContextVar(
+    "obsnets_pinned_names", default=None
+)
+
+
+@contextmanager
+def pinned_names(components: Iterable[tuple[str, str, str]]) -> Iterator[None]:
+    """Within the block, resolve the given plain names to the given qualified names.
+
+    Args:
+        components: ``(kind, plain name, qualified name)`` triples, e.g. what a saved model
+            recorded for every component in it. A plain name pinned to two different classes
+            of one kind is not pinned (such a model named them by qualified name).
+
+    Applies to :func:`resolve_component` (and so to every build) in the current thread or
+    task; qualified names, classes and names that are not pinned resolve as usual.
+    """
+    pins: dict[str, list[tuple[str, str]]] = {}
+    for kind, name, qualified in components:
+        if (kind, qualified) not in pins.setdefault(name, []):
+            pins[name].append((kind, qualified))
+    token = _pins.set(pins)
+    try:
+        yield
+    finally:
+        _pins.reset(token)
+
+
+def _pinned(name: str, kind: str | None) -> str | None:
+    candidates = {q for k, q in (_pins.get() or {}).get(name, ()) if kind is None or k == kind}
+    return candidates.pop() if len(candidates) == 1 else None
 
 
 def qualified_name_of(cls: type) -> str:
@@ -196,10 +235,26 @@ class Registry:
                 f"A component is named by a string or given as a class; got "
                 f"{type(name).__name__} {name!r}."
             )
+        pinned = None if ":" in name else _pinned(name, kind)
+        if pinned is not None:
+            return self._resolve_pinned(name, pinned, kind)
         if ":" in name and not self.find(name, kind):
             return self._import_qualified(name, kind)
         entry = self.lookup(name, kind)
         return self._load(entry)
+
+    def _resolve_pinned(self, name: str, pinned: str, kind: str | None) -> type:
+        # Only a declared or registered class: a name read from a file imports nothing else.
+        found = self.find(pinned, kind)
+        if len(found) == 1:
+            return self._load(found[0])
+        now = [e.qualified_name for e in self.find(name, kind)]
+        raise UnknownComponentError(
+            f"{kind or 'component'} {name!r} was saved as {pinned!r}, which is not registered "
+            f"now (providers of {name!r} now: {now or 'none'}). Install the plugin that "
+            f"provides it, or import the module that defines it before loading; a different "
+            f"class of the same name is never substituted."
+        )
 
     def _load(self, entry: ComponentEntry) -> type:
         if isinstance(entry.target, type):
@@ -264,13 +319,20 @@ class Registry:
 
 
 def _ambiguity_message(name: str, kind: str | None, found: list[ComponentEntry]) -> str:
-    lines = [f"  {e.qualified_name!r}  ({e.kind}, from {e.provider_label})" for e in found]
+    from obsnets.plugins import CORE_DISTRIBUTION, DISABLE_ENV  # plugins imports this module
+
+    def where(entry: ComponentEntry) -> str:
+        plugin = f", plugin {entry.plugin!r}" if entry.plugin else ""
+        return f"  {entry.qualified_name!r}  ({entry.kind}, from {entry.provider_label}{plugin})"
+
+    switchable = [e.plugin for e in found if e.plugin and e.provider != CORE_DISTRIBUTION]
+    example = f"{DISABLE_ENV}={switchable[-1]}" if switchable else f"{DISABLE_ENV}=<plugin>"
     return (
         f"{kind or 'component'} name {name!r} is provided by {len(found)} providers:\n"
-        + "\n".join(lines)
-        + "\nName one of them by its qualified name, e.g. "
-        + repr(found[0].qualified_name)
-        + "."
+        + "\n".join(where(e) for e in found)
+        + f"\nEither name one of them by its qualified name (e.g. "
+        f"{found[0].qualified_name!r} instead of {name!r}), or disable the plugin whose "
+        f"{name!r} you do not want by its name: {example}."
     )
 
 

@@ -2,22 +2,40 @@
 
 A saved model is a directory::
 
-    config.json          what to build (component name, qualified name, kind, kwargs), which
-                         plugin distributions provided it (with versions), and a description
-                         of every weight tensor (shape, dtype, sha256)
+    config.json          what to build (component name, qualified name, kind, kwargs), the
+                         qualified name of every component inside it, which plugin
+                         distributions provided them (with versions), and a description of
+                         every weight tensor (shape, dtype, sha256)
     model.safetensors    the weights; tensors shared under several state_dict keys are stored
                          once, and config.json lists the aliases
 
 Loading rebuilds the model through the registry (nothing is unpickled or evaluated): a missing
 plugin is an error naming the distribution to install, a version mismatch a warning, corrupted
-or mismatched weights an error naming the tensor.
+or mismatched weights an error naming the tensor. A saved model loads from its folder alone:
+
+- plain names inside the kwargs (``"backbone_class": "ResNet18Conv"``, defaults, names a
+  plugin's defaults hook supplied) resolve to the classes recorded under ``components`` (see
+  :func:`obsnets.registry.pinned_names`), so a plugin installed later that provides the same
+  plain name changes nothing;
+- the model is built inside :func:`obsnets.building.skip_pretrained_weights`, so a
+  ``pretrained`` file or hub cache named in the kwargs is never read (the saved weights
+  replace whatever it would have given).
+
+Saving never loses a model and never writes one that cannot be loaded: the folder is replaced
+atomically (:mod:`obsnets.saved_folder`), a folder holding anything but an obsnets saved model
+is only replaced when asked to (``overwrite=True``), and a model whose structure its config does
+not reproduce (changed after construction) is refused before anything is written
+(:mod:`obsnets.saved_structure`). Each tensor keeps its dtype. config.json is checked field by
+field (:mod:`obsnets.saved_config`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
+from dataclasses import dataclass
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -25,11 +43,15 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save_file
 
-from obsnets.building import build_component
+from obsnets.building import build_component, skip_pretrained_weights
 from obsnets.errors import ConfigError, ObsnetsError, PluginLoadError
-from obsnets.registry import ComponentEntry, qualified_name_of, registry
+from obsnets.registry import ComponentEntry, pinned_names, qualified_name_of, registry
+from obsnets.saved_config import FORMAT_VERSION, STORABLE_DTYPES, parse_saved_config
+from obsnets.saved_folder import FolderReader, read_folder, write_folder
+from obsnets.saved_structure import check_rebuilds_same
 
 __all__ = [
     "CONFIG_FILE",
@@ -42,8 +64,9 @@ __all__ = [
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-FORMAT_VERSION = 1
 CORE_DISTRIBUTION = "obsnets"
+MAX_CONFIG_BYTES = 64 * 2**20
+MAX_WEIGHTS_BYTES = 2**40
 
 
 class PluginVersionWarning(UserWarning):
@@ -72,6 +95,7 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
         raise ConfigError(f"{type(model).__name__} does not record its constructor arguments.")
     kwargs = {name: _encode(value, f"{entry.name}.{name}") for name, value in arguments.items()}
     tensors, tied = _dedupe(model.state_dict())
+    components = _components(model)
     config = {
         "format_version": FORMAT_VERSION,
         "component": {
@@ -80,7 +104,10 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
             "kind": entry.kind,
             "kwargs": kwargs,
         },
-        "requires": _requirements(model),
+        "components": [
+            {"kind": e.kind, "name": e.name, "qualified_name": e.qualified_name} for e in components
+        ],
+        "requires": _requirements(components),
         "weights": {
             "file": WEIGHTS_FILE,
             "tensors": {k: _describe(t) for k, t in tensors.items()},
@@ -89,8 +116,14 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
     }
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(directory / WEIGHTS_FILE))
-    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    # Each file is written beside its target, then renamed over it: a crash never leaves a
+    # half-written file under the final name.
+    partial = directory / f".{WEIGHTS_FILE}.partial"
+    save_file(tensors, str(partial))
+    os.replace(partial, directory / WEIGHTS_FILE)
+    partial = directory / f".{CONFIG_FILE}.partial"
+    partial.write_text(json.dumps(config, indent=2) + "\n")
+    os.replace(partial, directory / CONFIG_FILE)
     return directory
 
 
@@ -114,12 +147,24 @@ def read_saved_config(directory: str | Path) -> dict[str, Any]:
 def load(directory: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a model saved with :func:`save_pretrained` and load its weights.
 
+    The model is returned in **eval mode** (``model.training`` is false, randomizers and
+    dropout off, BatchNorm using its running statistics), as ``from_pretrained`` does across
+    the ecosystem; call ``model.train()`` to fine-tune it.
+
+    Only the folder is read: a ``pretrained`` weights file or hub cache the model was first
+    built from is not needed, and plain component names resolve to the classes the model was
+    saved with even if another installed plugin now provides the same name.
+
     Args:
         directory: The saved model's directory.
         map_location: Device for the weights.
 
+    Returns:
+        The model, in eval mode, on ``map_location``.
+
     Raises:
         PluginLoadError: a distribution the model needs is not installed.
+        UnknownComponentError: a component the model was saved with cannot be found now.
         ObsnetsError: a weight tensor is missing, unexpected, of the wrong shape or dtype, or
             its content does not match its recorded checksum.
     """
@@ -127,12 +172,13 @@ def load(directory: str | Path, map_location: str | torch.device = "cpu") -> tor
     config = read_saved_config(directory)
     _check_requirements(config.get("requires", {}))
     component = config["component"]
-    model = build_component(
-        component["qualified_name"], component["kwargs"], kind=component["kind"]
-    )
+    with skip_pretrained_weights(), pinned_names(_recorded_components(config)):
+        model = build_component(
+            component["qualified_name"], component["kwargs"], kind=component["kind"]
+        )
     state = _read_weights(directory, config["weights"], map_location)
     _load_state(model, state)
-    return model.to(map_location)
+    return model.to(map_location).eval()
 
 
 def _entry_for(model: torch.nn.Module) -> ComponentEntry:
@@ -166,12 +212,29 @@ def _encode(value: Any, where: str) -> Any:
     )
 
 
-def _requirements(model: torch.nn.Module) -> dict[str, str | None]:
+def _components(model: torch.nn.Module) -> list[ComponentEntry]:
+    """The registry entries of every component class in the model's module tree."""
+    classes = {qualified_name_of(type(module)) for module in model.modules()}
+    found = {e for name in classes for e in registry.find(name)}
+    return sorted(found, key=lambda e: (e.kind, e.name, e.qualified_name))
+
+
+def _recorded_components(config: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    recorded = config.get("components", [])
+    keys = ("kind", "name", "qualified_name")
+    if not isinstance(recorded, list) or not all(
+        isinstance(c, Mapping) and all(isinstance(c.get(k), str) for k in keys) for c in recorded
+    ):
+        raise ConfigError(
+            f"config.json 'components' must be a list of objects with string {keys}; got "
+            f"{recorded!r}."
+        )
+    return [(c["kind"], c["name"], c["qualified_name"]) for c in recorded]
+
+
+def _requirements(components: list[ComponentEntry]) -> dict[str, str | None]:
     distributions = {CORE_DISTRIBUTION}
-    for module in model.modules():
-        for entry in registry.find(qualified_name_of(type(module))):
-            if entry.provider is not None:
-                distributions.add(entry.provider)
+    distributions.update(e.provider for e in components if e.provider is not None)
     return {d: _installed_version(d) for d in sorted(distributions)}
 
 

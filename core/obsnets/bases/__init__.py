@@ -3,11 +3,13 @@
 from obsnets.bases.conv_base import ConvBase
 from obsnets.bases.encoder_core import EncoderCore
 from obsnets.bases.module import Module
+from obsnets.bases.module_aliases import AliasedModule, StateDictAlias
 from obsnets.bases.network import NetworkBase, PriorBase
 from obsnets.bases.pool import PoolBase
 from obsnets.bases.randomizer import Randomizer
 
 __all__ = [
+    "AliasedModule",
     "ConvBase",
     "EncoderCore",
     "Module",
@@ -15,4 +17,5 @@ __all__ = [
     "PoolBase",
     "PriorBase",
     "Randomizer",
+    "StateDictAlias",
 ]

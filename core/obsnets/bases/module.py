@@ -107,7 +107,10 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
     def from_pretrained(
         cls: type[ModuleT], directory: str | Path, map_location: str = "cpu"
     ) -> ModuleT:
-        """Load a model saved with :meth:`save_pretrained`; it must be an instance of ``cls``."""
+        """Load a model saved with :meth:`save_pretrained`; it must be an instance of ``cls``.
+
+        Returned in eval mode, like :func:`obsnets.load`; call ``.train()`` to fine-tune.
+        """
         from obsnets.errors import ConfigError
         from obsnets.saving import load
 

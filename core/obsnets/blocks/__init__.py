@@ -1,5 +1,6 @@
-"""Building blocks: MLP, RNN, Sequential and small shape-aware layers."""
+"""Building blocks: MLP, RNN, Sequential, KeyModuleDict and small shape-aware layers."""
 
+from obsnets.blocks.key_module_dict import KeyModuleDict
 from obsnets.blocks.mlp import MLP
 from obsnets.blocks.parameter import Parameter
 from obsnets.blocks.reshape import Squeeze, Unsqueeze
@@ -9,6 +10,7 @@ from obsnets.blocks.time_distributed import fold_time, time_distributed, unfold_
 
 __all__ = [
     "MLP",
+    "KeyModuleDict",
     "Parameter",
     "RNNState",
     "RNN_Base",

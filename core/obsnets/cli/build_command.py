@@ -1,12 +1,19 @@
-"""``obsnets build CONFIG.json``: build the network a config describes and run it once."""
+"""``obsnets build CONFIG.json``: build the network a config describes and run it once.
+
+A model file an installed plugin recognises (a robomimic checkpoint, with obsnets-robomimic)
+is accepted in place of the config: each of its networks is summarised and run once.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from obsnets.cli.model_files import recognise_model_file
 from obsnets.cli.output import print_json
 from obsnets.config import build_from_config, load_config
 from obsnets.encoders.summary import example_inputs, format_summary, summarize
@@ -23,7 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "print observation keys -> randomizers -> net -> output shape with parameter counts, "
         "and run one forward pass on random inputs of the declared shapes.",
     )
-    parser.add_argument("config", help="JSON config: {network, kwargs, obs_modalities}")
+    parser.add_argument(
+        "config",
+        help="JSON config: {network, kwargs, obs_modalities}; or a model file a plugin "
+        "recognises (robomimic checkpoint .pth)",
+    )
     parser.add_argument("--summary", action="store_true", help="print the per-key table")
     parser.add_argument("--batch-size", type=int, default=2, help="forward-pass batch size")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -40,21 +51,37 @@ def _shapes(value: Any) -> Any:
     return type(value).__name__
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build, summarise, run once."""
-    network = build_from_config(load_config(args.config))
+def _report(network: nn.Module, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """Summarise ``network``, run it once; print unless ``--json``; return the JSON view."""
     rows = summarize(network)
     network.eval()
     with torch.no_grad():
         outputs = network(**example_inputs(network, batch_size=args.batch_size))
-    if args.json:
-        print_json({"rows": [r.as_dict() for r in rows], "forward_output": _shapes(outputs)})
-        return 0
-    total = rows[-1]
-    print(f"built {type(network).__name__}: {total.params:,} parameters")
-    if args.summary:
+    if not args.json:
+        print(f"built {label}{type(network).__name__}: {rows[-1].params:,} parameters")
+        if args.summary:
+            print()
+            print(format_summary(rows))
         print()
-        print(format_summary(rows))
-    print()
-    print(f"forward pass (batch {args.batch_size}) output shapes: {_shapes(outputs)}")
+        print(f"forward pass (batch {args.batch_size}) output shapes: {_shapes(outputs)}")
+    return {"rows": [r.as_dict() for r in rows], "forward_output": _shapes(outputs)}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build, summarise, run once."""
+    opened = recognise_model_file(args.config) if Path(args.config).is_file() else None
+    if opened is None:
+        report = _report(build_from_config(load_config(args.config)), args, "")
+        if args.json:
+            print_json(report)
+        return 0
+    if not args.json:
+        print(f"{opened['format']}: {args.config}")
+    reports = {}
+    for name, network in opened["networks"].items():
+        if not args.json:
+            print()
+        reports[name] = _report(network, args, f"{name} = ")
+    if args.json:
+        print_json({"format": opened["format"], "networks": reports})
     return 0

@@ -1,10 +1,19 @@
-"""``obsnets inspect DIR``: what a saved model needs (plugins) and holds (component, weights)."""
+"""``obsnets inspect PATH``: what a saved model needs (plugins) and holds (component, weights).
+
+PATH is a saved-model folder, or a model file of another library that an installed plugin
+recognises (a robomimic checkpoint, with obsnets-robomimic).
+"""
 
 from __future__ import annotations
 
 import argparse
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
+from torch import nn
+
+from obsnets.cli.model_files import open_model_file
 from obsnets.cli.output import print_json, print_table
 from obsnets.saving import read_saved_config
 
@@ -16,9 +25,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser = subparsers.add_parser(
         "inspect",
         help="show what a saved model needs and holds",
-        description="Show a saved model's component, required plugins and weights.",
+        description="Show a saved model's component, required plugins and weights, or the "
+        "networks of a model file a plugin recognises (e.g. a robomimic checkpoint).",
     )
-    parser.add_argument("directory", help="directory written by save_pretrained")
+    parser.add_argument(
+        "directory",
+        metavar="PATH",
+        help="directory written by save_pretrained, or a model file (robomimic .pth)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run)
 
@@ -30,8 +44,38 @@ def _installed(distribution: str) -> str:
         return "NOT INSTALLED"
 
 
+def _network_rows(networks: dict[str, nn.Module]) -> list[tuple[str, str, int, int]]:
+    """(name, class, parameters and buffers, tensors) per network; aliases counted once."""
+    rows = []
+    for name, network in networks.items():
+        unique = {id(t): t for t in network.state_dict(keep_vars=True).values()}
+        count = sum(t.numel() for t in unique.values())
+        rows.append((name, type(network).__name__, count, len(unique)))
+    return rows
+
+
+def _run_model_file(path: str, as_json: bool) -> int:
+    opened: dict[str, Any] = open_model_file(path)
+    rows = _network_rows(opened["networks"])
+    if as_json:
+        networks = {name: {"class": cls, "parameters_and_buffers": n} for name, cls, n, _ in rows}
+        print_json({"format": opened["format"], "details": opened["details"], "networks": networks})
+        return 0
+    print(f"{opened['format']}  ({path})")
+    for name, value in opened["details"].items():
+        print(f"  {name}: {value}")
+    print()
+    print_table(
+        ["network", "class", "parameters and buffers", "tensors"],
+        [(name, cls, f"{n:,}", tensors) for name, cls, n, tensors in rows],
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the saved model's summary."""
+    """Print the saved model's (or model file's) summary."""
+    if Path(args.directory).is_file():
+        return _run_model_file(args.directory, args.json)
     config = read_saved_config(args.directory)
     if args.json:
         print_json(config)

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "obsnets.cli.describe_command",
     "obsnets.cli.build_command",
     "obsnets.cli.inspect_command",
+    "obsnets.cli.convert_command",
     "obsnets.cli.new_plugin_command",
     "obsnets.cli.show_randomizer",
     "obsnets.cli.demo_command",
@@ -49,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"obsnets {args.command}: error: {exc}", file=sys.stderr)
         cause = exc.__cause__
         if cause is not None:
-            print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
+            # first line only: causes from other libraries (torch.load) span many lines
+            first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+            print(f"  caused by {type(cause).__name__}: {first}", file=sys.stderr)
         return 2
 
 

@@ -82,8 +82,11 @@ def as_shape_mapping(owner: str, what: str, shapes: Any) -> OrderedDict[str, Sha
         )
     checked: OrderedDict[str, Shape] = OrderedDict()
     for key, shape in shapes.items():
-        if not isinstance(key, str):
-            raise ConfigError(f"{owner}: {what} keys must be strings; got {key!r}.")
+        if not isinstance(key, str) or not key:
+            raise ConfigError(
+                f"{owner}: {what} keys must be non-empty strings (any other string works, "
+                f"dots included); got {key!r}."
+            )
         checked[key] = as_shape(owner, f"{what}[{key!r}]", shape)
     return checked
 
@@ -103,8 +106,10 @@ def as_group_shapes(
         )
     checked: OrderedDict[str, OrderedDict[str, Shape]] = OrderedDict()
     for group, shapes in groups.items():
-        if not isinstance(group, str):
-            raise ConfigError(f"{owner}: {what} group names must be strings; got {group!r}.")
+        if not isinstance(group, str) or not group:
+            raise ConfigError(
+                f"{owner}: {what} group names must be non-empty strings; got {group!r}."
+            )
         checked[group] = as_shape_mapping(owner, f"{what}[{group!r}]", shapes)
         if not checked[group]:
             raise ConfigError(

@@ -64,10 +64,23 @@ def resolve_core(name: str, net_class: str | type) -> type:
         ) from exc
 
 
+_CLASS_TAKES_LANG: dict[type, bool] = {}  # signatures are slow to read; classes rarely change
+
+
 def takes_lang(net: nn.Module) -> bool:
     """Whether ``net.forward`` takes a ``lang_emb`` argument (language-conditioned core)."""
+    if "forward" in vars(net):  # a forward set on the instance
+        return _has_lang_parameter(net.forward)
+    cls = type(net)
+    known = _CLASS_TAKES_LANG.get(cls)
+    if known is None:
+        known = _CLASS_TAKES_LANG[cls] = _has_lang_parameter(cls.forward)
+    return known
+
+
+def _has_lang_parameter(function: Any) -> bool:
     try:
-        return "lang_emb" in inspect.signature(net.forward).parameters
+        return "lang_emb" in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
 

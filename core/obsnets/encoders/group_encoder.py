@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from obsnets.bases.network import NetworkBase
+from obsnets.blocks.key_module_dict import KeyModuleDict, name_of_key
 from obsnets.encoders._checks import as_group_shapes
 from obsnets.encoders.factory import ObsModalities, obs_encoder_factory
 from obsnets.encoders.observation_encoder import ObservationEncoder
@@ -32,7 +33,9 @@ class ObservationGroupEncoder(NetworkBase):
         obs_modalities: Modality -> observation keys, shared by every group.
 
     Shapes: ``forward(obs={k: (B, ...)}, goal={...}) -> (B, D)``. Encoders live under
-    ``nets.<group>`` (robomimic's keys).
+    ``nets.<group>`` (robomimic's keys; ``nets`` is a
+    :class:`~obsnets.blocks.KeyModuleDict`, so any string names a group) and ``forward``
+    runs the encoders ``nets`` holds at call time.
 
     Differs from robomimic: a missing group, or a group passed as ``None``, raises an error
     naming the groups expected and given (robomimic asserted, or crashed on ``None``); an
@@ -51,7 +54,7 @@ class ObservationGroupEncoder(NetworkBase):
             "ObservationGroupEncoder", "observation_group_shapes", observation_group_shapes
         )
         self.observation_group_shapes = groups
-        self.nets = nn.ModuleDict(
+        self.nets = KeyModuleDict(
             {
                 group: obs_encoder_factory(
                     obs_shapes=shapes,
@@ -60,9 +63,11 @@ class ObservationGroupEncoder(NetworkBase):
                     obs_modalities=obs_modalities,
                 )
                 for group, shapes in groups.items()
-            }
+            },
+            owner="ObservationGroupEncoder.nets",
         )
-        self._group_names = tuple(groups)
+        # (group, its name in nets), in order, from the constructor's arguments
+        self._groups = tuple((group, name_of_key(group)) for group in groups)
 
     def forward(self, **inputs: Mapping[str, torch.Tensor] | None) -> torch.Tensor:
         """Encode every group and concatenate.
@@ -78,13 +83,14 @@ class ObservationGroupEncoder(NetworkBase):
         Raises:
             InvalidKwargsError: an expected group is missing or ``None``.
         """
-        encoders = self.nets._modules  # looked up per call: replicas hold their own modules
+        # the live tree, through _modules: what attribute access returns, but cheaper
+        encoders: dict[str, Any] = self._modules["nets"]._modules  # type: ignore[union-attr]
         features = []
-        for group in self._group_names:
+        for group, name in self._groups:
             obs = inputs.get(group)
             if obs is None:
                 self._raise_missing(group, inputs)
-            features.append(encoders[group](obs))
+            features.append(encoders[name](obs))
         return features[0] if len(features) == 1 else torch.cat(features, dim=-1)
 
     def _encoder(self, group: str) -> ObservationEncoder:
@@ -101,11 +107,11 @@ class ObservationGroupEncoder(NetworkBase):
 
     def output_shape(self, input_shape: Any = None) -> list[int]:
         """``[D]``: the summed feature size of every group (``input_shape`` is ignored)."""
-        return [sum(self._encoder(g).output_shape()[0] for g in self._group_names)]
+        return [sum(self._encoder(g).output_shape()[0] for g, _ in self._groups)]
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]
-        for group in self._group_names:
+        for group, _ in self._groups:
             body = repr(self._encoder(group)).replace("\n", "\n    ")
             lines.append(f"  group={group}")
             lines.append(f"    {body}")

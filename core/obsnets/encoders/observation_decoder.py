@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from obsnets.bases.network import NetworkBase
+from obsnets.blocks.key_module_dict import KeyModuleDict, name_of_key
 from obsnets.encoders._checks import as_shape_mapping
 from obsnets.errors import ConfigError, ShapeError
 
@@ -24,7 +26,9 @@ class ObservationDecoder(NetworkBase):
         input_feat_dim: Feature size ``D`` of the input.
 
     Shapes: ``(..., D) -> {key: (..., *decode_shapes[key])}``; the leading dimensions
-    (``B``, or ``B, T``) are kept. Heads live under ``nets.<key>`` (robomimic's keys).
+    (``B``, or ``B, T``) are kept. Heads live under ``nets.<key>`` (robomimic's keys;
+    ``nets`` is a :class:`~obsnets.blocks.KeyModuleDict`, so any string names an output) and
+    ``forward`` runs the heads ``nets`` holds at call time.
 
     Differs from robomimic: a wrong feature size is a :class:`~obsnets.errors.ShapeError`
     naming the expected size, and any number of leading dimensions is accepted.
@@ -42,10 +46,12 @@ class ObservationDecoder(NetworkBase):
             )
         self.obs_shapes = shapes
         self.input_feat_dim = int(input_feat_dim)
-        self.nets = nn.ModuleDict(
-            {k: nn.Linear(self.input_feat_dim, math.prod(s)) for k, s in shapes.items()}
+        self.nets = KeyModuleDict(
+            {k: nn.Linear(self.input_feat_dim, math.prod(s)) for k, s in shapes.items()},
+            owner="ObservationDecoder.nets",
         )
-        self._head_shapes = tuple((k, tuple(s)) for k, s in shapes.items())
+        # (key, its name in nets, shape), in order, from the constructor's arguments
+        self._heads = tuple((k, name_of_key(k), tuple(s)) for k, s in shapes.items())
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> dict[str, list[int]]:
         """``{key: shape}`` for every head (``input_shape`` is ignored)."""
@@ -66,17 +72,18 @@ class ObservationDecoder(NetworkBase):
                 f"got a tensor of shape {tuple(feats.shape)}."
             )
         lead = feats.shape[:-1]
-        heads = self.nets._modules  # looked up per call: replicas hold their own modules
+        # the live tree, through _modules: what attribute access returns, but cheaper
+        heads: dict[str, Any] = self._modules["nets"]._modules  # type: ignore[union-attr]
         outputs = {}
-        for key, shape in self._head_shapes:
-            out = heads[key](feats)
+        for key, name, shape in self._heads:
+            out = heads[name](feats)
             # a 1-D head's output already has its shape; reshaping costs a call per head
             outputs[key] = out if len(shape) == 1 else out.reshape(*lead, *shape)
         return outputs
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]
-        for key, shape in self._head_shapes:
+        for key, _, shape in self._heads:
             head = self.nets[key]
             lines.append(f"  Key(name={key}, shape={list(shape)}, modality=low_dim, net={head})")
         lines.append(")")

@@ -6,12 +6,13 @@ import copy
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, NoReturn, cast
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
 
 from obsnets.bases.network import NetworkBase
+from obsnets.blocks.key_module_dict import KeyModuleDict, name_of_key
 from obsnets.building import build_component, check_kwargs
 from obsnets.encoders._checks import as_shape, is_null_name, module_class, shape_text
 from obsnets.encoders._registration import (
@@ -31,18 +32,6 @@ __all__ = ["LANG_EMB_KEY", "ObservationEncoder"]
 
 LANG_EMB_KEY = "lang_emb"
 """Observation key of the language embedding fed to language-conditioned cores."""
-
-
-class _Step(NamedTuple):
-    """What ``forward`` does for one key, decided once in ``make()``."""
-
-    key: str
-    shape: torch.Size
-    randomizers_in: tuple[Any, ...]
-    randomizers_out: tuple[Any, ...]  # reversed: forward_out unwinds forward_in
-    net: nn.Module | None
-    activation: nn.Module | None
-    takes_lang: bool
 
 
 class ObservationEncoder(NetworkBase):
@@ -67,17 +56,27 @@ class ObservationEncoder(NetworkBase):
     Attributes (robomimic's, so state_dict keys match its checkpoints, e.g.
     ``obs_nets.agentview_image.backbone.nets.0.weight``): ``obs_shapes``,
     ``obs_nets_classes``, ``obs_nets_kwargs``, ``obs_share_mods`` (ordered dicts keyed by
-    observation key), ``obs_nets`` (``ModuleDict``; ``None`` for keys without a network),
-    ``obs_randomizers`` (``ModuleDict`` of ``ModuleList``), ``feature_activation`` and, after
-    :meth:`make`, ``activation``.
+    observation key), ``obs_nets`` (a :class:`~obsnets.blocks.KeyModuleDict`; ``None`` for
+    keys without a network), ``obs_randomizers`` (``KeyModuleDict`` of ``ModuleList``),
+    ``feature_activation`` and, after :meth:`make`, ``activation``.
+
+    Any non-empty string is an observation key, dots included (LeRobot's
+    ``observation.images.top``); outputs and state_dict entries use it verbatim
+    (``obs_nets.observation.images.top.backbone...``).
+
+    ``forward`` reads ``obs_nets``, ``obs_randomizers`` and ``activation`` at every call, so
+    modules replaced after :meth:`make` (``enc.obs_nets[key] = ...``,
+    ``enc.obs_randomizers[key][0] = ...``, ``enc.activation = ...``, any nested
+    replacement), deep copies and replicas run their own modules.
 
     Differs from robomimic: user mistakes raise obsnets errors instead of ``assert``; a
     missing observation key names the registered keys; ``net_class`` resolves through the
     registry (any installed plugin's core, or a class object), with kwargs checked strictly
     at registration; ``output_shape`` applies the randomizers' ``output_shape_out`` in the
     same (reverse) order as ``forward``; the spec page's ``randomizer=`` spelling is
-    accepted. Per-key work is planned once in :meth:`make`, so a forward call costs little
-    more than calling the networks by hand (``benchmarks/mimo.py``).
+    accepted; keys with dots or named like module attributes work (``nn.ModuleDict``
+    refuses them). A forward call costs little more than calling the networks by hand
+    (``benchmarks/mimo.py``).
     """
 
     def __init__(self, feature_activation: type[nn.Module] | str | None = nn.ReLU) -> None:
@@ -89,14 +88,13 @@ class ObservationEncoder(NetworkBase):
         self.obs_nets_classes: OrderedDict[str, type | None] = OrderedDict()
         self.obs_nets_kwargs: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
         self.obs_share_mods: OrderedDict[str, str | None] = OrderedDict()
-        self.obs_nets = nn.ModuleDict()
-        self.obs_randomizers = nn.ModuleDict()
+        self.obs_nets = KeyModuleDict(owner="ObservationEncoder.obs_nets")
+        self.obs_randomizers = KeyModuleDict(owner="ObservationEncoder.obs_randomizers")
         self.activation: nn.Module | None = None
         self._prebuilt_nets: dict[str, nn.Module] = {}
         self._key_modalities: dict[str, str] = {}
-        self._plan: tuple[_Step, ...] = ()
-        self._planned_for: tuple[nn.Module, ...] = ()
-        self._lang_needed = False
+        # (key, its name in obs_nets / obs_randomizers, per-sample shape), from registration
+        self._inputs: tuple[tuple[str, str, torch.Size], ...] = ()
         self._locked = False
 
     # -- registration ------------------------------------------------------------------------
@@ -225,43 +223,20 @@ class ObservationEncoder(NetworkBase):
             elif source is not None:
                 self.obs_nets[key] = self.obs_nets[source]
             else:
-                self.obs_nets[key] = self._prebuilt_nets.get(key)  # type: ignore[assignment]
+                self.obs_nets[key] = self._prebuilt_nets.get(key)
         if self.feature_activation is not None:
             self.activation = self.feature_activation()
         self._prebuilt_nets = {}  # now held by obs_nets
-        self._plan = self._make_plan()
-        self._locked = True
-
-    def _make_plan(self) -> tuple[_Step, ...]:
-        # The plan holds the modules themselves (no per-call lookups). It remembers which
-        # obs_nets it was made for: a shallow replica of the encoder (torch's DataParallel)
-        # gets replicated modules, so forward re-plans when obs_nets is another object.
-        self._planned_for = (self.obs_nets,)
-        steps: list[_Step] = []
-        takes_lang_keys = [k for k, n in self.obs_nets.items() if n is not None and takes_lang(n)]
-        self._lang_needed = bool(takes_lang_keys)
-        if self._lang_needed and LANG_EMB_KEY not in self.obs_shapes:
+        lang_keys = [k for k in self.obs_nets if _takes_lang(self.obs_nets[k])]
+        if lang_keys and LANG_EMB_KEY not in self.obs_shapes:
             raise ConfigError(
-                f"ObservationEncoder: the networks of {takes_lang_keys} take a language "
+                f"ObservationEncoder: the networks of {lang_keys} take a language "
                 f"embedding, but no {LANG_EMB_KEY!r} key is registered; register it."
             )
-        for key, shape in self.obs_shapes.items():
-            if self._lang_needed and key == LANG_EMB_KEY:
-                continue  # conditions the networks; not a feature itself
-            net = self.obs_nets[key]
-            rands = tuple(self._randomizers(key))
-            steps.append(
-                _Step(
-                    key=key,
-                    shape=torch.Size(shape),
-                    randomizers_in=rands,
-                    randomizers_out=tuple(reversed(rands)),
-                    net=net,
-                    activation=self.activation if net is not None else None,
-                    takes_lang=key in takes_lang_keys,
-                )
-            )
-        return tuple(steps)
+        self._inputs = tuple(
+            (key, name_of_key(key), torch.Size(shape)) for key, shape in self.obs_shapes.items()
+        )
+        self._locked = True
 
     # -- running -----------------------------------------------------------------------------
 
@@ -280,41 +255,65 @@ class ObservationEncoder(NetworkBase):
         """
         if not self._locked:
             raise ConfigError("ObservationEncoder: call make() before running the encoder.")
-        if self._planned_for[0] is not self.obs_nets:
-            self._plan = self._make_plan()
-        lang = obs_dict.get(LANG_EMB_KEY) if self._lang_needed else None
-        if self._lang_needed and lang is None:
+        # The live tree, read at every call (replacements, deep copies, replicas), through
+        # _modules: what attribute access returns, without nn.Module.__getattr__'s cost.
+        modules = self._modules
+        nets: dict[str, Any] = modules["obs_nets"]._modules  # type: ignore[union-attr]
+        randomizers: dict[str, Any] = modules["obs_randomizers"]._modules  # type: ignore[union-attr]
+        activation = modules.get("activation")
+        lang = self._language_embedding(obs_dict) if LANG_EMB_KEY in self.obs_shapes else None
+        features = []
+        for key, name, shape in self._inputs:
+            if lang is not None and key == LANG_EMB_KEY:
+                continue  # conditions the networks; not a feature itself
+            x = obs_dict.get(key)
+            if x is None or x.shape[1:] != shape:
+                self._raise_bad_input(key, shape, x, obs_dict)
+            group = randomizers[name]
+            # a ModuleList, or one randomizer that replaced it
+            rands: Any = group._modules.values() if isinstance(group, nn.ModuleList) else (group,)
+            for rand in rands:
+                x = rand.forward_in(x)
+            net = nets[name]
+            if net is not None:
+                x = net(x, lang_emb=lang) if lang is not None and _takes_lang(net) else net(x)
+                if activation is not None:
+                    x = activation(x)
+            if rands:
+                for rand in reversed(rands):
+                    x = rand.forward_out(x)
+            features.append(x if x.dim() == 2 else torch.flatten(x, 1))
+        return torch.cat(features, dim=-1)
+
+    def _language_embedding(self, obs_dict: Mapping[str, torch.Tensor]) -> torch.Tensor | None:
+        """``obs_dict["lang_emb"]`` when a network takes it, else ``None``."""
+        if not self._lang_conditioned():
+            return None
+        lang = obs_dict.get(LANG_EMB_KEY)
+        if lang is None:
             raise ShapeError(
                 f"ObservationEncoder: {LANG_EMB_KEY!r} is missing in the input dict; the "
                 f"language-conditioned networks need it. Given keys: {list(obs_dict)}."
             )
-        features = []
-        for step in self._plan:
-            x = obs_dict.get(step.key)
-            if x is None or x.shape[1:] != step.shape:
-                self._raise_bad_input(step, x, obs_dict)
-            for rand in step.randomizers_in:
-                x = rand.forward_in(x)
-            if step.net is not None:
-                x = step.net(x, lang_emb=lang) if step.takes_lang else step.net(x)
-                if step.activation is not None:
-                    x = step.activation(x)
-            for rand in step.randomizers_out:
-                x = rand.forward_out(x)
-            features.append(x if x.dim() == 2 else torch.flatten(x, 1))
-        return torch.cat(features, dim=-1)
+        return lang
 
-    def _raise_bad_input(self, step: _Step, x: Any, obs_dict: Mapping[str, Any]) -> NoReturn:
+    def _lang_conditioned(self) -> bool:
+        """Whether a network of the live tree takes a language embedding."""
+        return any(_takes_lang(net) for net in self.obs_nets.values())
+
+    def _raise_bad_input(
+        self, key: str, shape: torch.Size, x: Any, obs_dict: Mapping[str, Any]
+    ) -> NoReturn:
         if x is None:
             raise ShapeError(
-                f"ObservationEncoder: observation key {step.key!r} is missing (or None) in "
+                f"ObservationEncoder: observation key {key!r} is missing (or None) in "
                 f"the input dict. Registered keys: {list(self.obs_shapes)}; given keys: "
                 f"{list(obs_dict)}."
             )
         got = f"a tensor of shape {tuple(x.shape)}" if hasattr(x, "shape") else repr(x)
         raise ShapeError(
-            f"ObservationEncoder: observation {step.key!r} must have shape "
-            f"{shape_text(step.shape, 'B')}; got {got}."
+            f"ObservationEncoder: observation {key!r} must have shape "
+            f"{shape_text(shape, 'B')}; got {got}."
         )
 
     # -- shapes and printing -----------------------------------------------------------------
@@ -336,11 +335,12 @@ class ObservationEncoder(NetworkBase):
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """``[D]``: the concatenated feature size (``input_shape`` is ignored)."""
         self._require_made("output_shape")
-        return [sum(math.prod(self.key_output_shape(s.key)) for s in self._plan)]
+        skip = LANG_EMB_KEY if self._lang_conditioned() else None
+        return [sum(math.prod(self.key_output_shape(k)) for k in self.obs_shapes if k != skip)]
 
     def _randomizers(self, key: str) -> list[Any]:
         """The randomizers registered for ``key``, in order."""
-        return list(cast(nn.ModuleList, self.obs_randomizers[key]))
+        return list(_as_tuple(self.obs_randomizers[key]))
 
     def _require_made(self, what: str) -> None:
         if not self._locked:
@@ -369,3 +369,14 @@ class ObservationEncoder(NetworkBase):
 
 def _name(cls: type | None) -> str:
     return "None" if cls is None else cls.__name__
+
+
+def _as_tuple(randomizers: nn.Module) -> tuple[Any, ...]:
+    """A key's randomizers: its ``ModuleList``, or one randomizer put there in its place."""
+    if isinstance(randomizers, nn.ModuleList):
+        return tuple(randomizers._modules.values())
+    return (randomizers,)
+
+
+def _takes_lang(net: nn.Module | None) -> bool:
+    return net is not None and takes_lang(net)

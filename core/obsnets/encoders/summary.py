@@ -148,7 +148,7 @@ def _encoder_rows(
     encoder: ObservationEncoder, path: str, group: str | None, count: _ParamCounter
 ) -> Iterator[SummaryRow]:
     for key, shape in encoder.obs_shapes.items():
-        net = encoder.obs_nets._modules.get(key)  # None before make() or for pass-through
+        net = encoder.obs_nets.get(key)  # None before make() or for pass-through
         try:
             out: Any = encoder.key_output_shape(key)
         except Exception:  # a module that cannot tell its shape: show none

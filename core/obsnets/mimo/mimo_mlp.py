@@ -88,8 +88,13 @@ class MIMO_MLP(NetworkBase):
     State-dict keys are robomimic's: ``nets.encoder.nets.<group>.obs_nets.<key>...``,
     ``nets.mlp._model.<i>...``, ``nets.decoder.nets.<head>...``.
 
+    ``forward`` runs the modules ``nets`` holds at call time (replaced ones included). Group
+    names, observation keys and output keys may be any non-empty strings, dots included;
+    state_dict keys and outputs use them verbatim.
+
     Differs from robomimic: empty ``layer_dims`` builds no ``nets["mlp"]`` (robomimic raised
-    ``IndexError``); modalities come from ``obs_modalities``, not a global.
+    ``IndexError``); modalities come from ``obs_modalities``, not a global; keys with dots
+    work (``nn.ModuleDict`` refused them).
     """
 
     def __init__(
@@ -132,10 +137,13 @@ class MIMO_MLP(NetworkBase):
         Returns:
             ``{key: (B, *output_shapes[key])}``.
         """
-        features = self.nets["encoder"](**inputs)
-        if "mlp" in self.nets:
-            features = self.nets["mlp"](features)
-        return self.nets["decoder"](features)
+        # the live tree, through _modules: what attribute access returns, but cheaper
+        nets: dict[str, Any] = self._modules["nets"]._modules  # type: ignore[union-attr]
+        features = nets["encoder"](**inputs)
+        mlp = nets.get("mlp")
+        if mlp is not None:
+            features = mlp(features)
+        return nets["decoder"](features)
 
     def _to_string(self) -> str:
         """Extra text for ``repr`` (subclasses override, e.g. ``"action_dim=7"``)."""

@@ -8,9 +8,9 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from obsnets.bases.module_aliases import AliasedModule, StateDictAlias
 from obsnets.bases.network import NetworkBase
 from obsnets.blocks.rnn import RNN_Base, RNNState
-from obsnets.blocks.sequential import Sequential
 from obsnets.blocks.time_distributed import time_distributed
 from obsnets.encoders._checks import as_group_shapes, as_shape_mapping, shape_text
 from obsnets.encoders.factory import ObsModalities
@@ -21,7 +21,7 @@ from obsnets.mimo.mimo_mlp import add_output_head, check_layer_dims
 __all__ = ["RNN_MIMO_MLP"]
 
 
-class RNN_MIMO_MLP(NetworkBase):
+class RNN_MIMO_MLP(AliasedModule, NetworkBase):
     """Multi-input, multi-output recurrent network over observation sequences.
 
     Each step's observation groups are encoded by ``nets["encoder"]`` (an
@@ -29,9 +29,10 @@ class RNN_MIMO_MLP(NetworkBase):
     through ``nets["rnn"]`` (an :class:`~obsnets.blocks.RNN_Base` LSTM/GRU), then an optional
     ``nets["mlp"]`` (``mlp_activation`` after every layer, the last included) and
     ``nets["decoder"]`` (one linear head per output key). With ``per_step=True`` the MLP and
-    decoder run on every step (as the RNN's per-step network, so they also appear under
-    ``nets.rnn.per_step_net.0`` / ``.1``, robomimic's duplicated keys); with
-    ``per_step=False`` only on the last step.
+    decoder run on every step, and the state_dict also lists their tensors under robomimic's
+    second names ``nets.rnn.per_step_net.0`` / ``.1`` (``nets.rnn.per_step_net`` without an
+    MLP), in robomimic's key order; ``load_state_dict`` accepts either name or both (equal).
+    With ``per_step=False`` they run on the last step only.
 
     Args:
         input_obs_group_shapes: Group -> {observation key -> shape without batch or time}.
@@ -57,7 +58,10 @@ class RNN_MIMO_MLP(NetworkBase):
     only after the last layer; the two agree when ``mlp_activation`` is ReLU, the default);
     :meth:`forward_step` works (robomimic's raised ``AttributeError``); :meth:`output_shape`
     has no time dimension for ``per_step=False``; inputs that are not ``(B, T, ...)`` raise
-    :class:`~obsnets.errors.ShapeError` naming the key.
+    :class:`~obsnets.errors.ShapeError` naming the key. The MLP and decoder are registered
+    once, as ``nets["mlp"]`` / ``nets["decoder"]`` (robomimic also registered them as the
+    RNN's ``per_step_net``, so replacing ``nets["decoder"]`` did not change what ran); here
+    ``nets["rnn"].per_step_net`` is ``None`` and this network applies them per step.
     """
 
     def __init__(
@@ -99,29 +103,32 @@ class RNN_MIMO_MLP(NetworkBase):
         rnn_input_dim = cast(ObservationGroupEncoder, self.nets["encoder"]).output_shape()[0]
         num_directions = 2 if kwargs.get("bidirectional", False) else 1
         feature_dim = num_directions * rnn_hidden_dim
-        per_step_net: nn.Module | None = None
         add_output_head(
             self.nets, feature_dim, dims, self.output_shapes, mlp_layer_func, mlp_activation
         )
-        if self.per_step:
-            per_step_net = (
-                Sequential(self.nets["mlp"], self.nets["decoder"])
-                if "mlp" in self.nets
-                else self.nets["decoder"]
-            )
         self.nets["rnn"] = RNN_Base(
             input_dim=rnn_input_dim,
             rnn_hidden_dim=rnn_hidden_dim,
             rnn_num_layers=rnn_num_layers,
             rnn_type=rnn_type,
             rnn_kwargs=kwargs,
-            per_step_net=per_step_net,
         )
         self.rnn_input_dim = rnn_input_dim
         self._key_ranks = {
             group: {k: len(s) for k, s in shapes.items()}
             for group, shapes in self.input_obs_group_shapes.items()
         }
+
+    def state_dict_aliases(self) -> list[StateDictAlias]:
+        """robomimic's per-step names for the MLP and decoder (``per_step=True`` only)."""
+        if not self.per_step:
+            return []
+        if "mlp" not in self.nets:
+            return [StateDictAlias("nets.rnn.per_step_net", "nets.decoder", before="nets.rnn")]
+        return [
+            StateDictAlias("nets.rnn.per_step_net.0", "nets.mlp", before="nets.rnn"),
+            StateDictAlias("nets.rnn.per_step_net.1", "nets.decoder", before="nets.rnn"),
+        ]
 
     # -- state and shapes --------------------------------------------------------------------
 
@@ -218,14 +225,19 @@ class RNN_MIMO_MLP(NetworkBase):
         """
         groups = self._sequence_groups(inputs, leading=2)
         rnn_inputs = time_distributed(groups, self.nets["encoder"], inputs_as_kwargs=True)
-        if self.per_step:
-            return self.nets["rnn"](rnn_inputs, rnn_init_state, return_state)
         outputs, state = self.nets["rnn"](rnn_inputs, rnn_init_state, return_state=True)
-        last = outputs[:, -1]  # (B, num_dirs * H)
-        if "mlp" in self.nets:
-            last = self.nets["mlp"](last)
-        decoded = self.nets["decoder"](last)
+        if self.per_step:
+            decoded = time_distributed(outputs, self._decode)  # {key: (B, T, *shape)}
+        else:
+            decoded = self._decode(outputs[:, -1])  # from (B, num_dirs * H)
         return (decoded, state) if return_state else decoded
+
+    def _decode(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """RNN outputs ``(N, num_dirs * H)`` -> MLP (if any) -> ``{key: (N, *shape)}``."""
+        if "mlp" in self.nets:
+            features = self.nets["mlp"](features)
+        decoded: dict[str, torch.Tensor] = self.nets["decoder"](features)
+        return decoded
 
     def forward_step(
         self, rnn_state: RNNState | None, **inputs: Mapping[str, torch.Tensor] | None

@@ -9,7 +9,13 @@ import torch
 from obsnets.bases import Randomizer
 from obsnets.errors import ConfigError, ShapeError, format_shape
 
-__all__ = ["SeededRandomizer", "check_count", "fold_samples", "repeat_samples"]
+__all__ = [
+    "SeededRandomizer",
+    "check_choice",
+    "check_count",
+    "fold_samples",
+    "repeat_samples",
+]
 
 
 def check_count(component: str, name: str, value: int) -> int:
@@ -17,6 +23,15 @@ def check_count(component: str, name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{component}: {name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_choice(component: str, name: str, value: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise a ``ConfigError`` naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(
+            f"{component}: {name} must be one of {', '.join(map(repr, choices))}; got {value!r}."
+        )
+    return value
 
 
 def repeat_samples(inputs: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -55,9 +70,10 @@ class SeededRandomizer(Randomizer, abstract=True):
 
     1. the ``generator`` passed to :meth:`forward_in` for that one call;
     2. the randomizer's own generator when it was built with ``seed``: created at the first
-       training-mode call on a device (on that device) and seeded with ``seed``, then
-       advanced by every call, so a run is reproducible; moving to another device starts a
-       fresh generator with the same seed;
+       training-mode call on a device (on that device, or on the CPU for options that draw
+       there as robomimic does) and seeded with ``seed``, then advanced by every call, so a
+       run is reproducible; moving to another device starts a fresh generator with the same
+       seed;
     3. otherwise torch's default generator of the input's device (``torch.manual_seed``).
 
     Under ``torch.distributed`` the own generator is seeded with ``seed + rank``, so ranks
@@ -119,8 +135,13 @@ class SeededRandomizer(Randomizer, abstract=True):
         if not self.training:
             return self._forward_in_eval(inputs)
         if generator is None:
-            generator = self.generator_for(inputs.device)
+            generator = self.generator_for(self._draw_device(inputs))
         return self._forward_in(inputs, generator)
+
+    def _draw_device(self, inputs: torch.Tensor) -> torch.device:
+        """Device the random numbers for ``inputs`` are drawn on: the inputs' own by default;
+        the CPU where a randomizer reproduces a library that draws there (robomimic)."""
+        return inputs.device
 
     def _forward_in(
         self, inputs: torch.Tensor, generator: torch.Generator | None = None

@@ -7,8 +7,14 @@ from collections.abc import Sequence
 import torch
 
 from obsnets.errors import ShapeError, format_shape
-from obsnets_randomizers._seeded import SeededRandomizer, check_count
-from obsnets_randomizers.crops import add_position_channels, center_crop, sample_random_image_crops
+from obsnets_randomizers._seeded import SeededRandomizer, check_choice, check_count
+from obsnets_randomizers.crops import (
+    CENTER_ROUNDINGS,
+    CROP_SAMPLINGS,
+    add_position_channels,
+    center_crop,
+    sample_random_image_crops,
+)
 
 __all__ = ["CropRandomizer"]
 
@@ -20,7 +26,8 @@ class CropRandomizer(SeededRandomizer):
     the batch sample-major (``(B, C, H, W) -> (B * N, C', h, w)``, the ``N`` crops of image
     0 first); :meth:`forward_out` averages the network's outputs over each image's ``N``
     crops. Eval: the center crop (top-left corner ``((H - h) // 2, (W - w) // 2)``, as
-    robomimic's), one per image; ``forward_out`` is the identity.
+    robomimic's; rounded instead with ``center_rounding="round"``), one per image;
+    ``forward_out`` is the identity.
 
     With ``pos_enc`` two channels are appended before cropping, ``row / H`` and ``col / W``
     of the source pixel, so each crop carries where it was taken: ``C' = C + 2``.
@@ -35,6 +42,19 @@ class CropRandomizer(SeededRandomizer):
         crop_width: Width ``w`` of the crops, at most ``W``.
         num_crops: ``N``, crops per image in training.
         pos_enc: Append the two source-location channels (in training and in eval).
+        crop_sampling: How training crop corners are drawn:
+
+            * ``"per_image"`` (default): every image its own corners, uniform over every
+              valid position ``[0, H - h]``, drawn on the input's device.
+            * ``"shared"``: one corner per crop for the whole batch, what torchvision's
+              ``RandomCrop`` does to a batch tensor (LeRobot, diffusion policy); drawn on
+              the CPU exactly as its ``get_params`` draws, so a seeded run gives its crops.
+            * ``"robomimic"``: robomimic's draws, ``floor(U[0, 1) * (H - h))`` per image on
+              the CPU (never the last corner ``H - h``), so a seeded robomimic training run
+              gets the same crops; obsnets-robomimic switches it on.
+        center_rounding: Eval center crop corner: ``"floor"`` (default, robomimic's
+            ``(H - h) // 2``) or ``"round"`` (torchvision's ``CenterCrop``,
+            ``int(round((H - h) / 2))``, one pixel further when ``H - h`` is 3 mod 4).
         seed: Seed of the randomizer's own generator (offset by the distributed rank; see
             :class:`~obsnets_randomizers._seeded.SeededRandomizer`), or ``None`` to draw
             from torch's default generator.
@@ -46,7 +66,8 @@ class CropRandomizer(SeededRandomizer):
       for any channel count (robomimic's accepted only 1 or 3).
     * A crop as large as the image is allowed (robomimic required ``h < H`` and ``w < W``),
       and crop corners reach the last valid position ``H - h`` (robomimic's never did).
-      The training crops therefore do not reproduce robomimic's seeded draws.
+      The default training crops therefore do not reproduce robomimic's seeded draws;
+      ``crop_sampling="robomimic"`` does.
     * Crops are gathered with one index grid for the whole batch; ``seed`` /
       ``forward_in(..., generator=...)`` make them reproducible.
     """
@@ -58,6 +79,8 @@ class CropRandomizer(SeededRandomizer):
         crop_width: int = 76,
         num_crops: int = 1,
         pos_enc: bool = False,
+        crop_sampling: str = "per_image",
+        center_rounding: str = "floor",
         seed: int | None = None,
     ) -> None:
         num_crops = check_count("CropRandomizer", "num_crops", num_crops)
@@ -78,6 +101,12 @@ class CropRandomizer(SeededRandomizer):
             )
         self.num_crops = self.num_samples
         self.pos_enc = bool(pos_enc)
+        self.crop_sampling = check_choice(
+            "CropRandomizer", "crop_sampling", crop_sampling, CROP_SAMPLINGS
+        )
+        self.center_rounding = check_choice(
+            "CropRandomizer", "center_rounding", center_rounding, CENTER_ROUNDINGS
+        )
 
     def output_shape_in(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """Shape of one crop: ``[C + 2 * pos_enc, crop_height, crop_width]``.
@@ -121,6 +150,7 @@ class CropRandomizer(SeededRandomizer):
             self.num_crops,
             pos_enc=self.pos_enc,
             generator=generator,
+            sampling=self.crop_sampling,
         )
         batch, rest = inputs.shape[0], inputs.shape[1:-3]
         crops = crops.reshape(batch, -1, self.num_crops, *crops.shape[-3:])  # (B, R, N, ...)
@@ -129,11 +159,16 @@ class CropRandomizer(SeededRandomizer):
 
     def _forward_in_eval(self, inputs: torch.Tensor) -> torch.Tensor:
         source = add_position_channels(inputs) if self.pos_enc else inputs
-        return center_crop(source, self.crop_height, self.crop_width)
+        return center_crop(source, self.crop_height, self.crop_width, self.center_rounding)
+
+    def _draw_device(self, inputs: torch.Tensor) -> torch.device:
+        # torchvision and robomimic draw corners on the CPU: so does a seeded own generator.
+        return inputs.device if self.crop_sampling == "per_image" else torch.device("cpu")
 
     def extra_repr(self) -> str:
         return (
             f"input_shape={self.input_shape}, crop_size=[{self.crop_height}, "
             f"{self.crop_width}], num_crops={self.num_crops}, pos_enc={self.pos_enc}, "
+            f"crop_sampling={self.crop_sampling!r}, center_rounding={self.center_rounding!r}, "
             f"seed={self.seed}"
         )

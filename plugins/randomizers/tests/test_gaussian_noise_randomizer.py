@@ -79,3 +79,44 @@ def test_errors():
         GaussianNoiseRandomizer((3,), num_samples=0)
     with pytest.raises(ConfigError, match="seed must be an int"):
         GaussianNoiseRandomizer((3,), seed="1")
+
+
+def test_robomimic_uniform_is_robomimics_noise_draw_for_draw():
+    inputs = torch.randn(3, 4, 5)
+    noise = GaussianNoiseRandomizer(
+        (4, 5),
+        noise_mean=-0.1,
+        noise_std=0.3,
+        limits=(-1.0, 1.0),
+        num_samples=2,
+        noise_distribution="robomimic_uniform",
+    )
+    torch.manual_seed(5)
+    out = noise.forward_in(inputs)
+    torch.manual_seed(5)
+    # robomimic: repeat each input N times (sample-major), add rand * std + mean, clamp
+    repeated = inputs.repeat_interleave(2, dim=0)
+    want = (torch.rand(repeated.shape) * 0.3 + -0.1 + repeated).clamp(-1.0, 1.0)
+    assert torch.equal(out, want)
+
+
+def test_robomimic_uniform_is_biased_and_weaker_than_its_name_says():
+    noise = GaussianNoiseRandomizer(
+        (100,), noise_mean=0.0, noise_std=1.0, noise_distribution="robomimic_uniform", seed=0
+    )
+    out = noise.forward_in(torch.zeros(2000, 100))
+    assert out.min().item() >= 0.0 and out.max().item() < 1.0
+    assert abs(out.mean().item() - 0.5) < 0.003
+    assert abs(out.std().item() - 12**-0.5) < 0.003
+    assert noise._generator is not None and noise._generator.device.type == "cpu"
+
+
+def test_noise_distribution_is_validated_and_saved(tmp_path):
+    import obsnets
+
+    with pytest.raises(ConfigError, match=r"noise_distribution must be one of 'gaussian'"):
+        GaussianNoiseRandomizer((2,), noise_distribution="uniform")
+    noise = GaussianNoiseRandomizer((2,), noise_distribution="robomimic_uniform")
+    obsnets.save_pretrained(noise, tmp_path / "noise")
+    loaded = obsnets.load(tmp_path / "noise")
+    assert loaded.noise_distribution == "robomimic_uniform"

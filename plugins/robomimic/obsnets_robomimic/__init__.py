@@ -6,6 +6,21 @@ from obsnets.lazy import lazy_exports
 from obsnets_robomimic.plugin import EXPORTS
 
 if TYPE_CHECKING:
+    from obsnets_robomimic.algorithms import (
+        AlgorithmInputs,
+        AlgorithmSpec,
+        NetworkSpec,
+        UnsupportedAlgorithmError,
+        list_algorithms,
+        register_algorithm,
+    )
+    from obsnets_robomimic.checkpoint_file import (
+        CheckpointFile,
+        CheckpointFormatError,
+        UnsafeCheckpointError,
+        read_checkpoint_file,
+    )
+    from obsnets_robomimic.checkpoint_loading import RobomimicCheckpoint, load_checkpoint
     from obsnets_robomimic.class_names import decode_kwargs
     from obsnets_robomimic.config_migration import (
         build_obs_encoder_from_config,
@@ -16,22 +31,37 @@ if TYPE_CHECKING:
     )
     from obsnets_robomimic.kwargs_migration import RobomimicMigrationWarning
     from obsnets_robomimic.network_building import apply_post_init_calls, build_network
+    from obsnets_robomimic.rollout_policy import RolloutPolicy, policy_from_checkpoint
     from obsnets_robomimic.state_dict_loading import (
         StateDictMismatchError,
         load_robomimic_state_dict,
     )
 
 __all__ = [
+    "AlgorithmInputs",
+    "AlgorithmSpec",
+    "CheckpointFile",
+    "CheckpointFormatError",
+    "NetworkSpec",
+    "RobomimicCheckpoint",
     "RobomimicMigrationWarning",
+    "RolloutPolicy",
     "StateDictMismatchError",
+    "UnsafeCheckpointError",
+    "UnsupportedAlgorithmError",
     "apply_post_init_calls",
     "build_network",
     "build_obs_encoder_from_config",
     "build_obs_group_encoder_from_config",
     "decode_kwargs",
     "encoder_kwargs_from_config",
+    "list_algorithms",
+    "load_checkpoint",
     "load_robomimic_state_dict",
     "obs_modalities_from_config",
+    "policy_from_checkpoint",
+    "read_checkpoint_file",
+    "register_algorithm",
     "translate_legacy_observation",
 ]
 

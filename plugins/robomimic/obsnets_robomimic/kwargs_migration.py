@@ -10,7 +10,9 @@ randomizer classes with their kwargs by ``zip``, dropping unpaired classes.
 obsnets builds strictly, so a robomimic config would fail where robomimic quietly built
 something. The migration path reproduces what robomimic built: it removes exactly what
 robomimic ignored and reports all of it in ONE :class:`RobomimicMigrationWarning`, so a typo
-such as ``feature_dimenson`` no longer goes unnoticed.
+such as ``feature_dimenson`` no longer goes unnoticed. The same warning names every robomimic
+behaviour switched on in obsnets' components (:mod:`obsnets_robomimic.quirks`), such as
+robomimic's crop-corner draws, so the network also trains as robomimic's did.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from obsnets.building import constructor_parameters
 from obsnets.errors import ConfigError, ObsnetsError
 from obsnets_robomimic.class_names import obsnets_name, resolve_robomimic_class
+from obsnets_robomimic.quirks import reproduce_quirks
 
 __all__ = [
     "ENCODER_SPEC_KEYS",
@@ -113,33 +116,49 @@ def _is_null(name: Any) -> bool:
 
 
 class RobomimicMigrationWarning(UserWarning):
-    """Settings that robomimic silently ignored were dropped while building from its kwargs."""
+    """Building from robomimic kwargs dropped settings robomimic silently ignored, or switched
+    on robomimic behaviours that obsnets' components do not have by default."""
 
 
 class DroppedKwargs:
-    """Collects every dropped setting of one build, to report them in a single warning."""
+    """Collects every dropped setting and every reproduced robomimic behaviour of one build,
+    to report them in a single warning."""
 
     def __init__(self) -> None:
         self.entries: list[str] = []
+        self.quirks: list[str] = []
 
     def drop(self, path: str, reason: str) -> None:
         """Record that the setting at ``path`` (e.g. ``encoder_kwargs.rgb.core_kwargs.x``)
         was dropped, and why."""
         self.entries.append(f"{path} ({reason})")
 
+    def reproduce(self, path: str, quirk: str) -> None:
+        """Record that the component whose kwargs sit at ``path`` got a robomimic behaviour
+        (``quirk`` names the option and what it does)."""
+        self.quirks.append(f"{path}: {quirk}")
+
     def warn(self, what: str, stacklevel: int = 3) -> None:
-        """Emit one :class:`RobomimicMigrationWarning` listing every dropped setting, if any."""
-        if not self.entries:
-            return
-        listing = "\n  ".join(self.entries)
-        warnings.warn(
-            RobomimicMigrationWarning(
+        """Emit one :class:`RobomimicMigrationWarning` listing every dropped setting and every
+        reproduced robomimic behaviour, if there are any."""
+        parts = []
+        if self.entries:
+            listing = "\n  ".join(self.entries)
+            parts.append(
                 f"{what}: dropped {len(self.entries)} setting(s) that robomimic silently "
                 f"ignores, so the network matches what robomimic built:\n  {listing}\n"
                 f"Remove them from the config (or fix their spelling) to silence this warning."
-            ),
-            stacklevel=stacklevel,
-        )
+            )
+        if self.quirks:
+            listing = "\n  ".join(self.quirks)
+            parts.append(
+                f"{what}: reproduced {len(self.quirks)} robomimic behaviour(s) that obsnets' "
+                f"components do not have by default, so the network computes and draws random "
+                f"numbers as robomimic's did:\n  {listing}\n"
+                f"Build with obsnets.build_component instead for obsnets' own behaviour."
+            )
+        if parts:
+            warnings.warn(RobomimicMigrationWarning("\n".join(parts)), stacklevel=stacklevel)
 
 
 def _plain(name: str | type) -> str:
@@ -213,7 +232,27 @@ def _migrate_visual_core(
             log,
             injected=("input_shape",),
         )
+    return _reproduce_pool_quirks(pool, kwargs, path, log)
+
+
+def _reproduce_pool_quirks(
+    pool: Any, kwargs: OrderedDict[str, Any], path: str, log: DroppedKwargs
+) -> OrderedDict[str, Any]:
+    """Switch on robomimic's behaviours in a core's pool (its pool_kwargs gain the options)."""
+    if _is_null(pool):
+        return kwargs
+    pool_kwargs = _as_dict(kwargs.get("pool_kwargs"), f"{path}.pool_kwargs")
+    migrated = reproduce_quirks(pool, "pool", pool_kwargs, f"{path}.pool_kwargs", log)
+    if migrated != pool_kwargs:
+        kwargs["pool_kwargs"] = migrated
     return kwargs
+
+
+def _migrate_scan_core(
+    kwargs: OrderedDict[str, Any], path: str, log: DroppedKwargs
+) -> OrderedDict[str, Any]:
+    """robomimic's ScanCore does not filter its pool_kwargs; only its behaviours are added."""
+    return _reproduce_pool_quirks(kwargs.get("pool_class"), kwargs, path, log)
 
 
 def _migrate_randomizers(spec: Mapping[str, Any], path: str, log: DroppedKwargs) -> tuple[Any, Any]:
@@ -234,19 +273,10 @@ def _migrate_randomizers(spec: Mapping[str, Any], path: str, log: DroppedKwargs)
         if _is_null(cls):
             pairs.append((None, OrderedDict()))  # a disabled randomizer's settings are unused
         else:
-            pairs.append(
-                (
-                    cls,
-                    _filter(
-                        cls,
-                        "randomizer",
-                        _as_dict(kw, where),
-                        where,
-                        log,
-                        injected=("input_shape",),
-                    ),
-                )
+            kept = _filter(
+                cls, "randomizer", _as_dict(kw, where), where, log, injected=("input_shape",)
             )
+            pairs.append((cls, reproduce_quirks(cls, "randomizer", kept, where, log)))
     if not as_list:
         return pairs[0] if pairs else (None, OrderedDict())
     return [c for c, _ in pairs], [k for _, k in pairs]
@@ -288,6 +318,8 @@ def migrate_encoder_kwargs(
             )
             if _plain(core) in _VISUAL_CORE_DEFAULTS:
                 core_kwargs = _migrate_visual_core(core, core_kwargs, f"{where}.core_kwargs", log)
+            elif _plain(core) == "ScanCore":
+                core_kwargs = _migrate_scan_core(core_kwargs, f"{where}.core_kwargs", log)
         randomizer, randomizer_kwargs = _migrate_randomizers(spec, where, log)
         migrated[modality] = OrderedDict(
             core_class=core,
@@ -306,6 +338,8 @@ def migrate_constructor_kwargs(
     The top-level kwargs are not filtered (robomimic passes them to the constructor, which
     raises on unknown ones, as obsnets does). Filtered are: ``encoder_kwargs`` of any network
     or of ``obs_encoder_factory``, and ``backbone_kwargs`` / ``pool_kwargs`` of a VisualCore.
+    Every randomizer and pool, nested or built on its own, gets the options that reproduce
+    robomimic's behaviour (:data:`obsnets_robomimic.quirks.ROBOMIMIC_QUIRKS`), each logged.
 
     Args:
         name: robomimic callable name (``"VisualCore"``, ``"MIMO_MLP"``,
@@ -317,6 +351,10 @@ def migrate_constructor_kwargs(
     migrated = OrderedDict(kwargs)
     if _plain(name) in _VISUAL_CORE_DEFAULTS:
         migrated = _migrate_visual_core(name, migrated, name, log)
+    elif _plain(name) == "ScanCore":
+        migrated = _migrate_scan_core(migrated, name, log)
+    else:
+        migrated = reproduce_quirks(name, None, migrated, name, log, standalone=True)
     if isinstance(migrated.get("encoder_kwargs"), Mapping):
         migrated["encoder_kwargs"] = migrate_encoder_kwargs(migrated["encoder_kwargs"], log)
     return migrated

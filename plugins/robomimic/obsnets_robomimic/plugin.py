@@ -2,10 +2,13 @@
 
 obsnets-robomimic contributes no component of its own: it translates robomimic's kwargs,
 configs and weights onto the components of the other plugins. Its entry point makes it show
-in ``obsnets plugins``. Importing this module imports no other module of the package.
+in ``obsnets plugins`` and lets the ``obsnets`` CLI open robomimic checkpoint files
+(``obsnets_open_model_file``). Importing this module imports no other module of the package.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from obsnets.hookspecs import RegisterComponent, hookimpl
 
@@ -32,6 +35,20 @@ EXPORTS: dict[str, str] = {
         "obsnets_robomimic.config_migration:translate_legacy_observation"
     ),
     "decode_kwargs": "obsnets_robomimic.class_names:decode_kwargs",
+    "load_checkpoint": "obsnets_robomimic.checkpoint_loading:load_checkpoint",
+    "RobomimicCheckpoint": "obsnets_robomimic.checkpoint_loading:RobomimicCheckpoint",
+    "policy_from_checkpoint": "obsnets_robomimic.rollout_policy:policy_from_checkpoint",
+    "RolloutPolicy": "obsnets_robomimic.rollout_policy:RolloutPolicy",
+    "read_checkpoint_file": "obsnets_robomimic.checkpoint_file:read_checkpoint_file",
+    "CheckpointFile": "obsnets_robomimic.checkpoint_file:CheckpointFile",
+    "CheckpointFormatError": "obsnets_robomimic.checkpoint_file:CheckpointFormatError",
+    "UnsafeCheckpointError": "obsnets_robomimic.checkpoint_file:UnsafeCheckpointError",
+    "AlgorithmSpec": "obsnets_robomimic.algorithms:AlgorithmSpec",
+    "AlgorithmInputs": "obsnets_robomimic.algorithms:AlgorithmInputs",
+    "NetworkSpec": "obsnets_robomimic.algorithms:NetworkSpec",
+    "UnsupportedAlgorithmError": "obsnets_robomimic.algorithms:UnsupportedAlgorithmError",
+    "list_algorithms": "obsnets_robomimic.algorithms:list_algorithms",
+    "register_algorithm": "obsnets_robomimic.algorithms:register_algorithm",
 }
 
 
@@ -40,3 +57,14 @@ def obsnets_register_components(register: RegisterComponent) -> None:
     """Declare every component of obsnets-robomimic (there are none)."""
     for name, (kind, target) in COMPONENTS.items():
         register(kind, name, target)
+
+
+@hookimpl
+def obsnets_open_model_file(path: str) -> dict[str, Any] | None:
+    """Rebuild the networks of a robomimic checkpoint for the ``obsnets`` CLI."""
+    from obsnets_robomimic.checkpoint_file import is_robomimic_checkpoint
+    from obsnets_robomimic.model_file import describe_checkpoint
+
+    if not is_robomimic_checkpoint(path):
+        return None
+    return describe_checkpoint(path)

@@ -204,8 +204,11 @@ def test_a_legacy_image_config_builds_a_working_encoder():
     legacy["encoder"]["obs_randomizer_kwargs"].update(crop_height=28, crop_width=28)
     legacy["encoder"]["visual_feature_dimension"] = 16
     shapes = {"agentview_image": [3, 32, 32], "robot0_eef_pos": [3]}
+    from obsnets_robomimic import RobomimicMigrationWarning
+
     try:
-        encoder = build_obs_encoder_from_config(legacy, shapes)
+        with pytest.warns(RobomimicMigrationWarning, match=r"crop_sampling='robomimic'"):
+            encoder = build_obs_encoder_from_config(legacy, shapes)
     except UnknownComponentError as exc:
         pytest.skip(f"not yet implemented: {exc}")
     keys = encoder.state_dict().keys()

@@ -49,12 +49,21 @@ def test_visual_core_settings_robomimic_ignores_are_dropped_and_listed():
     out = migrate_encoder_kwargs(given, log)
     assert given == before  # the input is not modified
     rgb = out["rgb"]
+    # what robomimic keeps, plus the options that give robomimic's behaviour (each logged)
     assert dict(rgb["core_kwargs"]) == {
         "feature_dimension": 64,
         "backbone_kwargs": {"pretrained": False},
-        "pool_kwargs": {"num_kp": 8},
+        "pool_kwargs": {"num_kp": 8, "always_draw_noise": True},
     }
-    assert dict(rgb["obs_randomizer_kwargs"]) == {"crop_height": 4, "crop_width": 4}
+    assert dict(rgb["obs_randomizer_kwargs"]) == {
+        "crop_height": 4,
+        "crop_width": 4,
+        "crop_sampling": "robomimic",
+    }
+    assert [q.split(":")[0] for q in log.quirks] == [
+        "encoder_kwargs.rgb.core_kwargs.pool_kwargs",
+        "encoder_kwargs.rgb.obs_randomizer_kwargs",
+    ]
     assert rgb["obs_randomizer_class"] == "CropRandomizer"
     dropped = [entry.split(" ")[0] for entry in log.entries]
     assert dropped == [
@@ -96,7 +105,7 @@ def test_randomizer_classes_without_kwargs_are_dropped_as_robomimics_zip_does():
     log = DroppedKwargs()
     out = migrate_encoder_kwargs({"rgb": spec}, log)
     assert out["rgb"]["obs_randomizer_class"] == ["CropRandomizer"]
-    assert out["rgb"]["obs_randomizer_kwargs"] == [{"crop_height": 4}]
+    assert out["rgb"]["obs_randomizer_kwargs"] == [{"crop_height": 4, "crop_sampling": "robomimic"}]
     assert len(log.entries) == 1 and "ColorRandomizer" in log.entries[0]
 
 
@@ -108,7 +117,10 @@ def test_paired_randomizer_lists_are_kept():
     }
     log = DroppedKwargs()
     out = migrate_encoder_kwargs({"rgb": spec}, log)
-    assert out["rgb"]["obs_randomizer_kwargs"] == [{"crop_height": 4}, {"hue": 0.1}]
+    assert out["rgb"]["obs_randomizer_kwargs"] == [
+        {"crop_height": 4, "crop_sampling": "robomimic"},
+        {"hue": 0.1},
+    ]
     assert log.entries[0].startswith("encoder_kwargs.rgb.obs_randomizer_kwargs[1].hew")
 
 

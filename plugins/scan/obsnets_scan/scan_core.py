@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from obsnets.bases import EncoderCore, Module
+from obsnets.bases.module_aliases import AliasedModule, StateDictAlias, replacement_module
 from obsnets.blocks import Unsqueeze
 from obsnets.building import build_component
 from obsnets.errors import ConfigError, ShapeError, format_shape
@@ -18,15 +19,17 @@ from obsnets_scan.conv1d_base import Conv1dBase
 __all__ = ["ScanCore"]
 
 
-class ScanCore(EncoderCore):
+class ScanCore(AliasedModule, EncoderCore):
     """Encodes a scan with a :class:`Conv1dBase`, an optional pool, flatten and projection.
 
     The pipeline is ``Conv1dBase -> [Unsqueeze(-1) -> pool] -> [Flatten] -> [Linear]``: the
     pool sees the ``(C', L')`` feature map as an image ``(C', L', 1)``, so 2-D pools such as
-    ``SpatialSoftmax`` (from obsnets-visual) work on it. Modules are registered as
-    ``backbone``, ``pool`` and ``nets`` (``nets`` holds the backbone and pool a second
-    time, as ``nets.0`` and ``nets.2``), exactly as robomimic's, so a robomimic checkpoint
-    loads with ``load_state_dict(strict=True)`` unchanged.
+    ``SpatialSoftmax`` (from obsnets-visual) work on it. ``nets`` (that ``Sequential``) is
+    what ``forward`` runs; ``backbone`` and ``pool`` are properties reading ``nets[0]`` and
+    ``nets[2]`` (assigning one replaces it there). The state_dict has robomimic's keys in
+    its order, backbone and pool tensors under both names (``backbone.*`` = ``nets.0.*``,
+    ``pool.*`` = ``nets.2.*``), so a robomimic checkpoint loads with
+    ``load_state_dict(strict=True)`` unchanged.
 
     Args:
         input_shape: ``(C, L)``: scan channels and length, e.g. ``(1, 120)``.
@@ -46,11 +49,10 @@ class ScanCore(EncoderCore):
     ``eval``); the convolution and pool arguments are checked strictly (robomimic passed
     them on unchecked); ``pool_kwargs=None`` works (robomimic raised TypeError); the
     caller's dicts are never modified; ``output_shape`` returns Python ints; inputs may have
-    several leading batch dimensions.
+    several leading batch dimensions; the backbone and pool are registered once (robomimic
+    registered them twice, so replacing one name left the other, and maybe ``forward``,
+    running the old module).
     """
-
-    backbone: Conv1dBase
-    pool: Module | None
 
     def __init__(
         self,
@@ -81,27 +83,53 @@ class ScanCore(EncoderCore):
             {"input_channel": self.input_shape[0], "activation": conv_activation},
             "conv_kwargs",
         )
-        self.backbone = cast(
-            Conv1dBase, build_component(Conv1dBase, backbone_kwargs, kind="backbone")
-        )
-        feature_shape = self.backbone.output_shape(self.input_shape)
-        net_list: list[nn.Module] = [self.backbone]
-
+        backbone = cast(Conv1dBase, build_component(Conv1dBase, backbone_kwargs, kind="backbone"))
+        feature_shape = backbone.output_shape(self.input_shape)
+        net_list: list[nn.Module] = [backbone]
+        self._has_pool = pool_class is not None
         if pool_class is not None:
             unsqueeze = Unsqueeze(-1)
             feature_shape = unsqueeze.output_shape(feature_shape)  # (C', L', 1)
             pool_arguments = _with_fixed(pool_kwargs, {"input_shape": feature_shape}, "pool_kwargs")
-            self.pool = cast(Module, build_component(pool_class, pool_arguments, kind="pool"))
-            feature_shape = [int(d) for d in self.pool.output_shape(feature_shape)]
-            net_list += [unsqueeze, self.pool]
-        else:
-            self.pool = None
+            pool = cast(Module, build_component(pool_class, pool_arguments, kind="pool"))
+            feature_shape = [int(d) for d in pool.output_shape(feature_shape)]
+            net_list += [unsqueeze, pool]
 
         if self.flatten:
             net_list.append(nn.Flatten(start_dim=1, end_dim=-1))
         if self.feature_dimension is not None:
             net_list.append(nn.Linear(math.prod(feature_shape), self.feature_dimension))
         self.nets = nn.Sequential(*net_list)
+
+    @property
+    def backbone(self) -> Conv1dBase:
+        """The convolution stack, ``nets[0]``; assigning a module replaces it there."""
+        return cast(Conv1dBase, self.nets[0])
+
+    @backbone.setter
+    def backbone(self, module: nn.Module) -> None:
+        self.nets[0] = replacement_module("ScanCore", "backbone", module)
+
+    @property
+    def pool(self) -> Module | None:
+        """The pool, ``nets[2]`` (``None`` when built without one); assigning replaces it."""
+        return cast(Module, self.nets[2]) if self._has_pool else None
+
+    @pool.setter
+    def pool(self, module: nn.Module) -> None:
+        if not self._has_pool:
+            raise ConfigError(
+                "ScanCore was built without a pool (pool_class=None), so there is no pool to "
+                "replace; build it with a pool_class instead."
+            )
+        self.nets[2] = replacement_module("ScanCore", "pool", module)
+
+    def state_dict_aliases(self) -> list[StateDictAlias]:
+        """robomimic's second names: ``backbone`` for ``nets.0``, ``pool`` for ``nets.2``."""
+        aliases = [StateDictAlias("backbone", "nets.0", before="nets")]
+        if self._has_pool:
+            aliases.append(StateDictAlias("pool", "nets.2", before="nets"))
+        return aliases
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """Shape of the encoding, without batch dimension.

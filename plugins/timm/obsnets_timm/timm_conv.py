@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from obsnets.bases import ConvBase
+from obsnets.building import pretrained_weights_skipped
 from obsnets.errors import ConfigError, ShapeError, format_shape
 from obsnets_timm.checkpoint import check_checkpoint_keys, read_checkpoint
 from obsnets_timm.model_names import check_timm_model_name
@@ -71,6 +72,8 @@ class TimmConv(ConvBase):
                 holding the state dict of ``timm.create_model(model_name)`` (head optional),
                 such as the ``model.safetensors`` of a ``timm/`` Hugging Face repository.
                 Nothing is ever downloaded; ``True`` is an error that asks for the path.
+                Not read inside :func:`obsnets.building.skip_pretrained_weights` (how
+                ``obsnets.load`` rebuilds a saved model: its saved weights are used).
             out_index: Which of the model's feature levels to return, counted like a Python
                 index over timm's ``feature_info`` (``-1``: the deepest, usually stride 32;
                 ``1``: usually stride 4). Layers after that level are not built.
@@ -96,7 +99,9 @@ class TimmConv(ConvBase):
         extra = _check_model_kwargs(model_kwargs, label)
         path = _pretrained_path(pretrained, label)
         state = None
-        if path is not None:
+        # obsnets.load rebuilds inside skip_pretrained_weights: the saved weights replace
+        # the file's, which need not exist on the loading machine.
+        if path is not None and not pretrained_weights_skipped():
             state = read_checkpoint(path, label)
             check_checkpoint_keys(state, model_name, extra, label)
 

@@ -9,7 +9,12 @@ if TYPE_CHECKING:
     from obsnets_visual.coord_conv import CoordConv2d
     from obsnets_visual.feature_aggregator import FeatureAggregator
     from obsnets_visual.film_layer import FiLMLayer
-    from obsnets_visual.norm import replace_batchnorm_with_groupnorm
+    from obsnets_visual.frozen_batch_norm import FrozenBatchNorm, FrozenBatchNormAct
+    from obsnets_visual.norm import (
+        GroupNormAct,
+        replace_batchnorm_with_frozen,
+        replace_batchnorm_with_groupnorm,
+    )
     from obsnets_visual.resnet18_conv import ResNet18Conv
     from obsnets_visual.resnet18_conv_film import ResNet18ConvFiLM
     from obsnets_visual.resnet50_conv import ResNet50Conv
@@ -22,6 +27,10 @@ if TYPE_CHECKING:
 
 EXTRA_EXPORTS = {
     "CoordConv2d": "obsnets_visual.coord_conv:CoordConv2d",
+    "FrozenBatchNorm": "obsnets_visual.frozen_batch_norm:FrozenBatchNorm",
+    "FrozenBatchNormAct": "obsnets_visual.frozen_batch_norm:FrozenBatchNormAct",
+    "GroupNormAct": "obsnets_visual.norm:GroupNormAct",
+    "replace_batchnorm_with_frozen": "obsnets_visual.norm:replace_batchnorm_with_frozen",
     "replace_batchnorm_with_groupnorm": "obsnets_visual.norm:replace_batchnorm_with_groupnorm",
 }
 
@@ -29,6 +38,9 @@ __all__ = [
     "CoordConv2d",
     "FeatureAggregator",
     "FiLMLayer",
+    "FrozenBatchNorm",
+    "FrozenBatchNormAct",
+    "GroupNormAct",
     "ResNet18Conv",
     "ResNet18ConvFiLM",
     "ResNet50Conv",
@@ -38,6 +50,7 @@ __all__ = [
     "TorchvisionConv",
     "VisualCore",
     "VisualCoreLanguageConditioned",
+    "replace_batchnorm_with_frozen",
     "replace_batchnorm_with_groupnorm",
 ]
 

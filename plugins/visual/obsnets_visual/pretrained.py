@@ -4,6 +4,9 @@
 (``torch.hub.get_dir() / "checkpoints"``, i.e. ``$TORCH_HOME/hub/checkpoints``), where
 ``torchvision`` stores what it downloads. ``pretrained="/path/to/file"`` reads that file. Files
 are read with ``torch.load(..., weights_only=True)`` or, for ``.safetensors``, with safetensors.
+
+Inside :func:`obsnets.building.skip_pretrained_weights` (``obsnets.load`` rebuilding a saved
+model, whose own weights replace these) nothing is read, so the file need not exist.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Union
 
 import torch
 
+from obsnets.building import pretrained_weights_skipped
 from obsnets.errors import ConfigError
 
 __all__ = [
@@ -118,11 +122,14 @@ def load_pretrained(
         url: torchvision's download URL for the weights (gives the cached file name).
 
     Returns:
-        Whether weights were loaded.
+        Whether weights were loaded (never inside
+        :func:`obsnets.building.skip_pretrained_weights`).
 
     Raises:
         ConfigError: missing file, unreadable file, or keys/shapes that do not fit ``model``.
     """
+    if pretrained_weights_skipped():
+        return False
     path = resolve_weights_file(component, pretrained, url)
     if path is None:
         return False

@@ -38,11 +38,21 @@ class SpatialSoftmax(PoolBase):
         noise_std: Standard deviation of Gaussian noise added to keypoints in training mode.
         record_keypoints: Keep a detached copy of the last output in ``self.kps`` (for
             visualisation); off by default so the module holds no per-call state.
+        always_draw_noise: Draw the training noise even when ``noise_std == 0`` (adding
+            zeros), as robomimic does, so torch's random stream advances by ``B * K * 2``
+            normal draws per training call exactly as in a robomimic run; off by default
+            (nothing is drawn for no noise). obsnets-robomimic switches it on.
+        variance_as_tuple: With ``output_variance``, return robomimic's tuple
+            ``(keypoints (B, K, 2), covariance (B, K, 2, 2))`` instead of one ``(B, K, 6)``
+            tensor. A tuple cannot be flattened by VisualCore (robomimic crashed there), so
+            use it only for a stand-alone pool; obsnets-robomimic switches it on when it
+            builds a stand-alone ``SpatialSoftmax``.
 
     Differs from robomimic: ``output_variance=True`` returns one tensor instead of a
     ``(keypoints, covariance)`` tuple, so VisualCore can flatten it (robomimic crashed);
     training noise is not added in place and is skipped when ``noise_std == 0``; ``kps`` is
     only recorded on request; a wrong input shape is a ``ShapeError``, not an assertion.
+    ``always_draw_noise`` and ``variance_as_tuple`` restore robomimic's behaviour.
     """
 
     temperature: torch.Tensor
@@ -58,6 +68,8 @@ class SpatialSoftmax(PoolBase):
         output_variance: bool = False,
         noise_std: float = 0.0,
         record_keypoints: bool = False,
+        always_draw_noise: bool = False,
+        variance_as_tuple: bool = False,
     ) -> None:
         super().__init__()
         self.input_shape = as_shape("SpatialSoftmax", input_shape, rank=3)
@@ -72,7 +84,9 @@ class SpatialSoftmax(PoolBase):
         self.output_variance = bool(output_variance)
         self.noise_std = float(noise_std)
         self.record_keypoints = bool(record_keypoints)
-        self.kps: torch.Tensor | None = None
+        self.always_draw_noise = bool(always_draw_noise)
+        self.variance_as_tuple = bool(variance_as_tuple)
+        self.kps: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None
 
         self.initial_temperature = float(temperature)
         initial = torch.full((1,), self.initial_temperature)
@@ -88,12 +102,16 @@ class SpatialSoftmax(PoolBase):
         self.register_buffer("pos_y", grid_y.reshape(1, height * width).float())
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
-        """``[K, 2]`` (``[K, 6]`` with ``output_variance``); checks ``input_shape`` if given."""
+        """``[K, 2]`` (``[K, 6]`` with ``output_variance``); checks ``input_shape`` if given.
+
+        With ``variance_as_tuple`` it is ``[K, 2]``, the keypoints' shape (robomimic's answer).
+        """
         if input_shape is not None:
             check_shape("SpatialSoftmax", self.input_shape, input_shape)
-        return [self.num_kp, 6 if self.output_variance else 2]
+        joined = self.output_variance and not self.variance_as_tuple
+        return [self.num_kp, 6 if joined else 2]
 
-    def forward(self, feature: torch.Tensor) -> torch.Tensor:
+    def forward(self, feature: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Compute keypoints.
 
         Args:
@@ -101,7 +119,8 @@ class SpatialSoftmax(PoolBase):
 
         Returns:
             ``(B, K, 2)`` keypoints ``(x, y)`` in ``[-1, 1]``, or ``(B, K, 6)`` with
-            ``output_variance``.
+            ``output_variance``; with ``variance_as_tuple`` too, the tuple
+            ``(keypoints (B, K, 2), covariance (B, K, 2, 2))``.
         """
         check_input("SpatialSoftmax", feature, self.input_shape)
         _, height, width = self.input_shape
@@ -112,21 +131,32 @@ class SpatialSoftmax(PoolBase):
         expected_x = torch.sum(self.pos_x * attention, dim=1, keepdim=True)  # (B * K, 1)
         expected_y = torch.sum(self.pos_y * attention, dim=1, keepdim=True)
         keypoints = torch.cat([expected_x, expected_y], 1).view(-1, self.num_kp, 2)
-        if self.training and self.noise_std > 0:
+        if self.training and (self.noise_std > 0 or self.always_draw_noise):
             keypoints = keypoints + torch.randn_like(keypoints) * self.noise_std
-        if self.output_variance:
-            expected_xx = torch.sum(self.pos_x * self.pos_x * attention, dim=1, keepdim=True)
-            expected_yy = torch.sum(self.pos_y * self.pos_y * attention, dim=1, keepdim=True)
-            expected_xy = torch.sum(self.pos_x * self.pos_y * attention, dim=1, keepdim=True)
-            var_x = expected_xx - expected_x * expected_x
-            var_y = expected_yy - expected_y * expected_y
-            cov = expected_xy - expected_x * expected_y
-            # (B * K, 4) -> (B, K, 4): row-major 2x2 covariance [[var_x, cov], [cov, var_y]]
-            covariance = torch.cat([var_x, cov, cov, var_y], 1).view(-1, self.num_kp, 4)
-            keypoints = torch.cat([keypoints, covariance], dim=-1)  # (B, K, 6)
+        if not self.output_variance:
+            return self._recorded(keypoints)
+        expected_xx = torch.sum(self.pos_x * self.pos_x * attention, dim=1, keepdim=True)
+        expected_yy = torch.sum(self.pos_y * self.pos_y * attention, dim=1, keepdim=True)
+        expected_xy = torch.sum(self.pos_x * self.pos_y * attention, dim=1, keepdim=True)
+        var_x = expected_xx - expected_x * expected_x
+        var_y = expected_yy - expected_y * expected_y
+        cov = expected_xy - expected_x * expected_y
+        # (B * K, 4) -> (B, K, 4): row-major 2x2 covariance [[var_x, cov], [cov, var_y]]
+        covariance = torch.cat([var_x, cov, cov, var_y], 1).view(-1, self.num_kp, 4)
+        if self.variance_as_tuple:
+            return self._recorded((keypoints, covariance.unflatten(-1, (2, 2))))
+        return self._recorded(torch.cat([keypoints, covariance], dim=-1))  # (B, K, 6)
+
+    def _recorded(
+        self, output: torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Return ``output``, keeping a detached copy in ``kps`` with ``record_keypoints``."""
         if self.record_keypoints and not torch.compiler.is_compiling():
-            self.kps = keypoints.detach()
-        return keypoints
+            if isinstance(output, tuple):
+                self.kps = (output[0].detach(), output[1].detach())
+            else:
+                self.kps = output.detach()
+        return output
 
     @staticmethod
     def split_keypoints(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,4 +177,6 @@ class SpatialSoftmax(PoolBase):
             f"temperature={self.initial_temperature:g}, "
             f"learnable_temperature={self.learnable_temperature}, "
             f"output_variance={self.output_variance}, noise_std={self.noise_std}"
+            + (", always_draw_noise=True" if self.always_draw_noise else "")
+            + (", variance_as_tuple=True" if self.variance_as_tuple else "")
         )

@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from obsnets.bases import EncoderCore, Module
+from obsnets.bases.module_aliases import AliasedModule, StateDictAlias, replacement_module
 from obsnets.building import build_component, constructor_parameters
 from obsnets.errors import ConfigError, ShapeError
 from obsnets.registry import resolve_component
 from obsnets_visual._checks import as_shape, check_input, describe
-from obsnets_visual.norm import replace_batchnorm_with_groupnorm
+from obsnets_visual.norm import replace_batchnorm_with_frozen, replace_batchnorm_with_groupnorm
 
 __all__ = ["VisualCore"]
 
@@ -31,7 +32,7 @@ class _DefaultName(str):
 
 DEFAULT_BACKBONE = _DefaultName("ResNet18Conv")
 
-NORMS = ("batch", "group")
+NORMS = ("batch", "group", "frozen")
 
 
 def _inject(
@@ -48,7 +49,7 @@ def _inject(
     kwargs[key] = value
 
 
-class VisualCore(EncoderCore):
+class VisualCore(AliasedModule, EncoderCore):
     """Encodes images: backbone -> optional pool -> optional flatten -> optional ``Linear``.
 
     The backbone and the pool are named components (any installed plugin's, or a class
@@ -58,9 +59,12 @@ class VisualCore(EncoderCore):
     their constructors take them. With the defaults and a ``(3, 84, 84)`` input: ResNet-18
     ``(512, 3, 3)`` -> SpatialSoftmax ``(32, 2)`` -> flatten 64 -> ``Linear(64, 64)``.
 
-    Modules (robomimic's layout and state_dict keys): ``backbone``, ``pool`` (or ``None``),
-    and ``nets = Sequential(backbone, pool, Flatten, Linear)`` holding the same backbone and
-    pool again, so keys appear as ``backbone.*`` and ``nets.0.*``.
+    Modules: ``nets = Sequential(backbone, pool, Flatten, Linear)`` (pool, flatten and
+    projection as configured) is what ``forward`` runs. ``backbone`` and ``pool`` (``None``
+    without a pool) are properties reading ``nets[0]`` and ``nets[1]``; assigning one
+    replaces that entry of ``nets``. The state_dict has robomimic's keys and order, each
+    backbone and pool tensor under two names (``backbone.*`` = ``nets.0.*``, ``pool.*`` =
+    ``nets.1.*``), and ``load_state_dict`` accepts either name or both (equal).
 
     Args:
         input_shape: Image shape without batch dimension, ``(C, H, W)``.
@@ -77,7 +81,10 @@ class VisualCore(EncoderCore):
         backbone_norm: ``"batch"`` keeps the backbone's BatchNorm layers; ``"group"``
             replaces every one by ``GroupNorm(C // 16, C)`` (diffusion policy's choice; see
             :func:`~obsnets_visual.norm.replace_batchnorm_with_groupnorm`), which changes
-            the state_dict keys (no running statistics).
+            the state_dict keys (no running statistics); ``"frozen"`` replaces every one by
+            a :class:`~obsnets_visual.frozen_batch_norm.FrozenBatchNorm` holding its current
+            statistics and affine values, never updated (DETR's and ACT's backbones; see
+            :func:`~obsnets_visual.norm.replace_batchnorm_with_frozen`).
         norm_num_groups: With ``backbone_norm="group"``, a fixed number of groups instead of
             ``C // 16``; it must divide every BatchNorm's channel count.
         channels_last: Store convolution weights in channels-last memory format and convert
@@ -89,7 +96,10 @@ class VisualCore(EncoderCore):
     failed); kwargs are checked, not silently filtered; the caller's dicts are never
     modified and a user ``input_channel`` that contradicts ``input_shape`` is an error (not
     overwritten); ``core_class`` / ``core_kwargs`` are honoured (robomimic ignored them);
-    ``output_shape`` returns Python ints; a wrong input shape is a ``ShapeError``.
+    ``output_shape`` returns Python ints; a wrong input shape is a ``ShapeError``. The
+    backbone and pool are registered once (robomimic registered them twice, so replacing
+    ``nets[0]`` left ``backbone`` stale and vice versa); their second names exist in the
+    state_dict only.
     """
 
     def __init__(
@@ -128,20 +138,20 @@ class VisualCore(EncoderCore):
         if channels_last and len(self.input_shape) != 3:
             raise ConfigError(f"{owner}: channels_last needs (C, H, W) inputs.")
 
-        self.backbone = self._build(
+        backbone = self._build(
             owner, "backbone", backbone_class, backbone_kwargs, "input_channel", self.input_shape[0]
         )
         if backbone_norm == "group":
-            replace_batchnorm_with_groupnorm(self.backbone, num_groups=norm_num_groups)
-        feature_shape = [int(d) for d in self.backbone.output_shape(self.input_shape)]
-        layers: list[nn.Module] = [self.backbone]
-        self.pool: Module | None = None
+            replace_batchnorm_with_groupnorm(backbone, num_groups=norm_num_groups)
+        elif backbone_norm == "frozen":
+            replace_batchnorm_with_frozen(backbone)
+        feature_shape = [int(d) for d in backbone.output_shape(self.input_shape)]
+        layers: list[nn.Module] = [backbone]
+        self._has_pool = pool_class is not None
         if pool_class is not None:
-            self.pool = self._build(
-                owner, "pool", pool_class, pool_kwargs, "input_shape", feature_shape
-            )
-            feature_shape = [int(d) for d in self.pool.output_shape(feature_shape)]
-            layers.append(self.pool)
+            pool = self._build(owner, "pool", pool_class, pool_kwargs, "input_shape", feature_shape)
+            feature_shape = [int(d) for d in pool.output_shape(feature_shape)]
+            layers.append(pool)
         if flatten:
             layers.append(nn.Flatten(start_dim=1))
             feature_shape = [math.prod(feature_shape)]
@@ -159,6 +169,36 @@ class VisualCore(EncoderCore):
         self._output_shape = feature_shape
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
+
+    @property
+    def backbone(self) -> Module:
+        """The backbone, ``nets[0]``; assigning a module replaces it there."""
+        return self.nets[0]  # type: ignore[no-any-return]
+
+    @backbone.setter
+    def backbone(self, module: nn.Module) -> None:
+        self.nets[0] = replacement_module(type(self).__name__, "backbone", module)
+
+    @property
+    def pool(self) -> Module | None:
+        """The pool, ``nets[1]`` (``None`` when built without one); assigning replaces it."""
+        return self.nets[1] if self._has_pool else None  # type: ignore[return-value]
+
+    @pool.setter
+    def pool(self, module: nn.Module) -> None:
+        if not self._has_pool:
+            raise ConfigError(
+                f"{type(self).__name__} was built without a pool (pool_class=None), so there "
+                f"is no pool to replace; build it with a pool_class instead."
+            )
+        self.nets[1] = replacement_module(type(self).__name__, "pool", module)
+
+    def state_dict_aliases(self) -> list[StateDictAlias]:
+        """robomimic's second names: ``backbone`` for ``nets.0``, ``pool`` for ``nets.1``."""
+        aliases = [StateDictAlias("backbone", "nets.0", before="nets")]
+        if self._has_pool:
+            aliases.append(StateDictAlias("pool", "nets.1", before="nets"))
+        return aliases
 
     @staticmethod
     def _backbone_spelling(
