@@ -9,7 +9,7 @@ PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 EXAMPLE_PLUGIN_DIRS := $(sort $(dir $(wildcard examples/plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint format typecheck bench clean
+.PHONY: install test fuzz demo lint format typecheck bench clean
 
 install: $(STAMP)
 
@@ -17,12 +17,17 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml) $(
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools>=64" wheel
 	$(PIP) install -q -c constraints.txt torch torchvision
-	$(PIP) install -q -c constraints.txt --no-build-isolation -e ".[dev]" \
+	$(PIP) install -q -c constraints.txt --no-build-isolation -e ".[dev,export]" \
 		$(foreach d,$(PLUGIN_DIRS),-e "$(d)") $(foreach d,$(EXAMPLE_PLUGIN_DIRS),-e $(d))
 	touch $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Long property-based run: thousands of generated arguments per component and 10,000
+# generated configs (tests/test_fuzz_constructors.py), with a fresh random seed each time.
+fuzz: $(STAMP)
+	OBSNETS_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_constructors.py
 
 demo: $(STAMP)
 	$(VENV)/bin/obsnets demo

@@ -20,8 +20,11 @@ Prints (and, with ``--json PATH``, writes ``[{"name", "value", "unit"}, ...]``):
 The default run takes about a minute on 2 otherwise idle CPU cores; ``--train-iters`` and
 ``--step-iters`` trade time for precision. Not a test: nothing is asserted.
 
+``--precision bf16`` runs both under bf16 autocast (the fast-path ratios against float32 are
+in ``benchmarks/fast_paths.py``).
+
     python benchmarks/policies.py [--train-iters N] [--step-iters N] [--device cpu]
-                                  [--threads N] [--json out.json]
+                                  [--threads N] [--precision fp32|bf16] [--json out.json]
 """
 
 from __future__ import annotations
@@ -143,8 +146,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--seq-len", type=int, default=10, help="training sequence length T")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="fp32, or bf16 autocast")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write results to this file")
     args = parser.parse_args(argv)
+    bf16 = args.precision == "bf16"
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -160,8 +166,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     def train_step() -> None:
         policy.zero_grad(set_to_none=True)
-        dist = policy.forward_train(batch)
-        loss = -dist.log_prob(actions).mean()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            dist = policy.forward_train(batch)
+            loss = -dist.log_prob(actions).mean()
         loss.backward()
 
     train_times = timings(train_step, args.train_iters, args.train_warmup, device)
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     def control_step() -> None:
         nonlocal state, index
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
             _, state = policy.forward_step(frames[index % len(frames)], rnn_state=state)
         index += 1
 
@@ -197,7 +204,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         f"({n_params / 1e6:.1f} M parameters)"
     )
     print(
-        f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
+        f"device {device}, {args.precision}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}; "
         f"training batch {args.batch} x T={args.seq_len}, {args.train_iters} timed steps; "
         f"{args.step_iters} timed forward_step calls"
     )

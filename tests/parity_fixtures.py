@@ -161,26 +161,29 @@ class HowError(ValueError):
     """A ``how`` expression uses something the interpreter does not support."""
 
 
-_NAMES = ("ret", "inputs", "torch")
+_NAMES = ("ret", "inputs", "module", "torch")
 _CONSTANTS = (int, float, str, bool, type(None))
 
 
-def evaluate_how(expression: str, ret: Any, inputs: Mapping[str, torch.Tensor]) -> Any:
+def evaluate_how(
+    expression: str, ret: Any, inputs: Mapping[str, torch.Tensor], module: Any = None
+) -> Any:
     """Evaluate a fixture's ``how`` expression on a call's return value, without ``eval``.
 
-    Supported: the names ``ret``, ``inputs`` and ``torch``; subscripts with int / str /
-    slice / tuple constants (``ret[0]['action'][:, 0]``); attribute access (not dunder
-    names); calls of attributes with positional arguments built from the same pieces or
-    constants (``ret.log_prob(inputs['in/actions'])``, ``ret.mean()``).
+    Supported: the names ``ret``, ``inputs``, ``module`` (the built network) and ``torch``;
+    subscripts with int / str / slice / tuple constants (``ret[0]['action'][:, 0]``);
+    attribute access (not dunder names); calls of attributes with positional and named
+    arguments built from the same pieces or constants (``ret.log_prob(inputs['in/actions'])``,
+    ``ret.mean()``, ``module.forward(sample=inputs['in/sample'], ...)``).
 
     Raises:
-        HowError: anything else (other names, operators, keyword arguments, lambdas, ...).
+        HowError: anything else (other names, operators, ``**`` arguments, lambdas, ...).
     """
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise HowError(f"how expression {expression!r} is not valid Python: {exc.msg}") from exc
-    names = {"ret": ret, "inputs": inputs, "torch": torch}
+    names = {"ret": ret, "inputs": inputs, "module": module, "torch": torch}
     return _evaluate(tree.body, names, expression)
 
 
@@ -238,14 +241,17 @@ def _evaluate(node: ast.AST, names: dict[str, Any], expression: str) -> Any:
     if isinstance(node, ast.Subscript):
         return _evaluate(node.value, names, expression)[_index(node.slice, expression)]
     if isinstance(node, ast.Call):
-        if node.keywords:
-            raise _reject(node, expression, "keyword arguments are not supported")
+        if any(k.arg is None for k in node.keywords):
+            raise _reject(node, expression, "** arguments are not supported")
         if not isinstance(node.func, ast.Attribute):
             raise _reject(node, expression, "only methods (attribute calls) can be called")
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise _reject(node, expression, "starred arguments are not supported")
         function = _evaluate(node.func, names, expression)
-        return function(*(_evaluate(a, names, expression) for a in node.args))
+        return function(
+            *(_evaluate(a, names, expression) for a in node.args),
+            **{str(k.arg): _evaluate(k.value, names, expression) for k in node.keywords},
+        )
     raise _reject(node, expression, f"{type(node).__name__} is not supported")
 
 
@@ -352,7 +358,7 @@ def replay(case: Case, network: torch.nn.Module) -> list[CallResult]:
             continue
         for name in call["outputs"]:
             try:
-                got = evaluate_how(call["how"][name], ret, inputs)
+                got = evaluate_how(call["how"][name], ret, inputs, network)
                 ok, err, detail = compare(got, case.tensors[name], rtol, atol)
             except HowError:
                 raise

@@ -11,9 +11,11 @@ for.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,15 +271,43 @@ CONFORMANCE_CASES = [
     ),
     ConformanceCase(
         "ObservationEncoder",
-        kwargs={"feature_activation": "ReLU"},
-        prepare=lambda enc: (
-            enc.register_obs_key("image", IMAGE, net_class="VisualCore", net_kwargs=VISUAL_CORE),
-            enc.register_obs_key("eef_pos", [3]),
-            enc.make(),
-        ),
-        inputs_factory=lambda b: {
-            "obs_dict": {"image": torch.rand(b, *IMAGE), "eef_pos": torch.randn(b, 3)}
+        kwargs={
+            "feature_activation": "ReLU",
+            "obs_keys": {
+                "image": {
+                    "shape": IMAGE,
+                    "net_class": "VisualCore",
+                    "net_kwargs": VISUAL_CORE,
+                    "randomizers": [
+                        {
+                            "class": "CropRandomizer",
+                            "kwargs": {"input_shape": IMAGE, "crop_height": 12, "crop_width": 12},
+                        }
+                    ],
+                },
+                "eef_pos": {
+                    "shape": [3],
+                    "net": {
+                        "class": "MLP",
+                        "kwargs": {"input_dim": 3, "output_dim": 4, "layer_dims": [5]},
+                    },
+                },
+                "eef_pos_too": {"shape": [3], "share_net_from": "eef_pos"},
+            },
         },
+        inputs_factory=lambda b: {
+            "obs_dict": {
+                "image": torch.rand(b, *IMAGE),
+                "eef_pos": torch.randn(b, 3),
+                "eef_pos_too": torch.randn(b, 3),
+            }
+        },
+        kind="network",
+    ),
+    ConformanceCase(
+        "MLP",
+        kwargs={"input_dim": 4, "output_dim": 3, "layer_dims": [8], "dropouts": [0.1]},
+        input_shapes=[(4,), (2, 4)],
         kind="network",
     ),
     ConformanceCase(
@@ -436,8 +466,23 @@ def _first_party_entries():
     return [e for e in registry.entries() if e.provider in FIRST_PARTY_COMPONENTS]
 
 
+OWN_CASES_PLUGINS = ("transformer", "diffusion")
+"""Plugins whose conformance cases live in their own tests folder (run there, not here)."""
+
+
+def _own_case_names(plugin):
+    path = Path(__file__).parents[1] / "plugins" / plugin / "tests"
+    spec = importlib.util.spec_from_file_location(
+        f"obsnets_tests_{plugin}_conformance", path / f"test_{plugin}_conformance.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {case.name for case in module.CONFORMANCE_CASES}
+
+
 def test_every_first_party_component_has_a_case():
     cased = {c.name for c in CONFORMANCE_CASES}
+    cased |= {name for plugin in OWN_CASES_PLUGINS for name in _own_case_names(plugin)}
     catalogued = {n for names in FIRST_PARTY_COMPONENTS.values() for n in names}
     registered = {e.name for e in _first_party_entries()}
     missing = sorted((catalogued | registered) - cased)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 import obsnets
 from obsnets.demo import run_demo
+from obsnets.demo.run import LIMITS
+from obsnets.errors import ConfigError
 
 
 def test_short_demo_learns_to_reach_from_pixels(tmp_path):
@@ -35,3 +38,36 @@ def test_short_demo_learns_to_reach_from_pixels(tmp_path):
         assert rollouts.size[0] == 3 * 84 * 3  # three tiles per row, drawn at 3x
     reloaded = obsnets.load(tmp_path / "model")
     assert type(reloaded).__name__ == "GMMActorNetwork"
+
+
+def test_fewer_evaluation_episodes_than_recorded_rollouts(tmp_path):
+    # rollouts.png records up to six episodes; fewer evaluation episodes crashed after training
+    result = run_demo(
+        steps=1, seed=0, output_dir=tmp_path, episodes=1, eval_episodes=2, progress=False
+    )
+    assert len(result.losses) == 1
+    assert result.success_rate in (0.0, 0.5, 1.0)  # two episodes
+    with Image.open(tmp_path / "rollouts.png") as rollouts:
+        assert rollouts.size == (2 * 84 * 3, 84 * 3 + 20)  # one row of the two episodes
+
+
+@pytest.mark.parametrize(
+    "argument, value",
+    [
+        ("steps", 0),
+        ("episodes", 0),
+        ("eval_episodes", 0),
+        ("batch_size", 0),
+        ("seed", -1),
+        ("steps", 2.5),
+        ("episodes", True),
+        ("episodes", 10**9),
+    ],
+)
+def test_run_demo_rejects_arguments_out_of_range_before_any_work(argument, value, tmp_path):
+    low, high = LIMITS[argument]
+    with pytest.raises(
+        ConfigError, match=f"{argument} must be an integer from {low:,} to {high:,}"
+    ):
+        run_demo(output_dir=tmp_path / "report", progress=False, **{argument: value})
+    assert not (tmp_path / "report").exists()

@@ -111,15 +111,16 @@ def test_mimo_mlp_encodes_images_with_named_cores_and_layer_func_by_name():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "pattern"),
+    ("kwargs", "error", "pattern"),
     [
-        ({"layer_dims": [8, 0]}, "positive ints"),
-        ({"layer_dims": 8}, "list of layer sizes"),
-        ({"output_shapes": {}}, "at least one output"),
-        ({"input_obs_group_shapes": {}}, "group names"),
+        ({"layer_dims": [8, 0]}, ConfigError, r"'layer_dims\[1\]' must be an int in \[1, 65536\]"),
+        ({"layer_dims": [8, 2.5]}, InvalidKwargsError, r"'layer_dims\[1\]' must be an int"),
+        ({"layer_dims": 8}, InvalidKwargsError, "'layer_dims' must be a list"),
+        ({"output_shapes": {}}, ConfigError, "at least one output"),
+        ({"input_obs_group_shapes": {}}, ConfigError, "group names"),
     ],
 )
-def test_mimo_mlp_config_errors(kwargs, pattern):
+def test_mimo_mlp_config_errors(kwargs, error, pattern):
     args = {
         "input_obs_group_shapes": GROUPS,
         "output_shapes": HEADS,
@@ -127,7 +128,7 @@ def test_mimo_mlp_config_errors(kwargs, pattern):
         "obs_modalities": LOW,
         **kwargs,
     }
-    with pytest.raises(ConfigError, match=pattern):
+    with pytest.raises(error, match=pattern):
         MIMO_MLP(**args)
 
 
@@ -299,15 +300,21 @@ def test_forward_step_rejects_sequences():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "pattern"),
+    ("kwargs", "error", "pattern"),
     [
-        ({"rnn_hidden_dim": 0}, "rnn_hidden_dim"),
-        ({"rnn_num_layers": 1.5}, "rnn_num_layers"),
-        ({"rnn_type": "lstm"}, "Did you mean 'LSTM'"),
-        ({"rnn_kwargs": [1]}, "rnn_kwargs"),
+        ({"rnn_hidden_dim": 0}, ConfigError, r"'rnn_hidden_dim' must be an int in \[1, 65536\]"),
+        ({"rnn_num_layers": 1.5}, InvalidKwargsError, "'rnn_num_layers' must be an int"),
+        ({"rnn_num_layers": True}, InvalidKwargsError, r"'rnn_num_layers'.*got True \(bool\)"),
+        (
+            {"rnn_num_layers": 10**12},
+            ConfigError,
+            r"'rnn_num_layers' must be an int in \[1, 4096\]",
+        ),
+        ({"rnn_type": "lstm"}, ConfigError, "Did you mean 'LSTM'"),
+        ({"rnn_kwargs": [1]}, InvalidKwargsError, "'rnn_kwargs' must be a dict"),
     ],
 )
-def test_rnn_config_errors(kwargs, pattern):
+def test_rnn_config_errors(kwargs, error, pattern):
     args = {
         "input_obs_group_shapes": RNN_GROUPS,
         "output_shapes": HEADS,
@@ -316,5 +323,5 @@ def test_rnn_config_errors(kwargs, pattern):
         "rnn_num_layers": 1,
         **kwargs,
     }
-    with pytest.raises(ConfigError, match=pattern):
+    with pytest.raises(error, match=pattern):
         RNN_MIMO_MLP(**args)

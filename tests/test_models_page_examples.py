@@ -17,6 +17,7 @@ import torch
 
 from obsnets import MLP, ConvBase, EncoderCore
 from obsnets.encoders import ObservationDecoder, ObservationEncoder, obs_encoder_factory
+from obsnets.saving import load, save_pretrained
 
 # -- "Base Modules": the page's ResNet18Conv(ConvBase), completed --------------------------------
 
@@ -230,3 +231,24 @@ def test_observation_decoder_example():
     }
     assert obs_decoder.output_shape() == {"action_pos": [3], "action_orn": [4]}
     torch.testing.assert_close(out["action_orn"], obs_decoder.nets["action_orn"](feats))
+
+
+def test_observation_encoder_example_saves_and_loads(tmp_path):
+    # The README's encoder (the page's, made): saved, loaded from its folder alone, same numbers.
+    pytest.importorskip("obsnets_visual")
+    pytest.importorskip("obsnets_randomizers")
+    from obsnets_randomizers import CropRandomizer
+
+    obs_encoder, *_ = _page_encoder("randomizers")
+    save_pretrained(obs_encoder, tmp_path)
+    loaded = load(tmp_path)
+    state, reloaded = obs_encoder.state_dict(), loaded.state_dict()
+    assert list(reloaded) == list(state)
+    assert all(torch.equal(reloaded[k], v) for k, v in state.items())
+    assert isinstance(loaded.obs_nets["proprio"], MLP)
+    (crop,) = loaded.obs_randomizers["camera1"]
+    assert isinstance(crop, CropRandomizer) and (crop.crop_height, crop.crop_width) == (200, 200)
+    obs_encoder.eval()
+    obs = {"camera1": torch.rand(1, 3, 224, 224), "proprio": torch.randn(1, 12)}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(obs), obs_encoder(obs), rtol=0, atol=0)

@@ -451,7 +451,8 @@ def test_group_encoder_missing_or_none_group_is_a_clear_error():
     [{}, {"obs": {}}, {"obs": [3]}, {"obs": {"pos": [3, -1]}}],
 )
 def test_group_encoder_rejects_malformed_group_shapes(groups):
-    with pytest.raises((ConfigError, ShapeError)):
+    # a shape of the wrong type ({"obs": [3]}) is a wrong argument type: InvalidKwargsError
+    with pytest.raises((ConfigError, ShapeError, InvalidKwargsError)):
         ObservationGroupEncoder(groups)
 
 

@@ -221,6 +221,9 @@ def test_how_interpreter_supports_the_fixture_forms():
     assert torch.allclose(got, dist.log_prob(inputs["in/x"]))
     assert pf.evaluate_how("ret.mean.sum()", dist, inputs) == 0.0
     assert pf.evaluate_how("torch.ones(2).shape[0]", None, inputs) == 2
+    assert torch.equal(pf.evaluate_how("ret.sum(dim=0)", torch.eye(2), inputs), torch.ones(2))
+    same = pf.evaluate_how("module.forward(inputs['in/x'])", None, inputs, torch.nn.Identity())
+    assert torch.equal(same, inputs["in/x"])  # case 23 re-runs the module this way
 
 
 @pytest.mark.parametrize(
@@ -231,7 +234,8 @@ def test_how_interpreter_supports_the_fixture_forms():
         "open('x')",
         "ret + 1",
         "[x for x in ret]",
-        "ret.sum(dim=0)",
+        "ret.sum(**inputs)",
+        "module.__class__",
         "lambda: 0",
         "ret[inputs]",
         "os.system('true')",

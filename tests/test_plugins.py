@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+import torch
 
-from obsnets import hookspecs, plugins
+from obsnets import EncoderCore, build_component, hookspecs, plugins
+from obsnets.cli import plugins_command
+from obsnets.encoders.factory import default_encoder_kwargs
 from obsnets.errors import PluginLoadError, UnknownComponentError
+from obsnets.plugins import PluginHookWarning
 from obsnets.registry import resolve_component
 
 GOOD_PLUGIN = """
@@ -71,6 +77,10 @@ def fake_plugins(tmp_path, monkeypatch, isolated_registry):
         written.append(pkg)
         entry_points.append(FakeEntryPoint(pkg, f"{pkg}.plugin", dist or pkg.replace("_", "-")))
 
+    def existing(name: str, module: str, dist: str) -> None:
+        entry_points.append(FakeEntryPoint(name, module, dist))
+
+    add.existing = existing  # an installed module, e.g. the core's own plugin
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: list(entry_points))
     plugins.reset()
     yield add
@@ -283,3 +293,164 @@ def test_disabling_all_keeps_the_cores_own_declarations(fake_plugins, monkeypatc
     infos = {p.name: p for p in plugins.list_plugins()}
     assert infos["fake_core"].status == "loaded"
     assert infos["fake_good2"].status == "disabled"
+
+
+# -- one plugin cannot take the others down ------------------------------------------------------
+
+RAISING_HOOKS = """
+from obsnets import hookimpl
+
+@hookimpl
+def obsnets_network_built(network, name, kwargs):
+    raise RuntimeError("network hook bug")
+
+@hookimpl
+def obsnets_encoder_defaults(modality):
+    raise RuntimeError("defaults hook bug")
+"""
+
+WATCHING_HOOKS = """
+from obsnets import hookimpl
+
+SEEN = []
+
+@hookimpl
+def obsnets_network_built(network, name, kwargs):
+    SEEN.append(name)
+
+@hookimpl
+def obsnets_encoder_defaults(modality):
+    if modality == "fake_modality":
+        return {{"core_class": "WatchedCore", "core_kwargs": {{"gain": 2}}}}
+    return None
+"""
+
+
+class IsolationCore(EncoderCore):
+    def output_shape(self, input_shape=None):
+        return list(self.input_shape)
+
+    def forward(self, inputs):
+        return inputs
+
+
+def test_a_raising_network_built_hook_is_reported_and_skipped(fake_plugins, capsys):
+    fake_plugins("fake_watch", WATCHING_HOOKS)
+    fake_plugins("fake_raisehook", RAISING_HOOKS)  # registered last: pluggy calls it first
+    with pytest.warns(PluginHookWarning, match=r"'fake_raisehook'.*network hook bug"):
+        core = build_component(IsolationCore, {"input_shape": [3]})
+    assert torch.equal(core(torch.ones(2, 3)), torch.ones(2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once, then skipped
+        build_component("IsolationCore", {"input_shape": [2]})
+    assert sys.modules["fake_watch.plugin"].SEEN == ["IsolationCore", "IsolationCore"]
+    info = {p.name: p for p in plugins.list_plugins()}["fake_raisehook"]
+    assert "network hook bug" in info.hook_errors["obsnets_network_built"]
+    plugins_command.run(argparse.Namespace(json=False))
+    assert "obsnets_network_built: RuntimeError: network hook bug" in capsys.readouterr().out
+
+
+def test_a_raising_encoder_defaults_hook_lets_the_next_plugin_answer(fake_plugins):
+    fake_plugins("fake_watch", WATCHING_HOOKS)
+    fake_plugins("fake_raisehook", RAISING_HOOKS)
+    with pytest.warns(PluginHookWarning, match=r"'fake_raisehook'.*obsnets_encoder_defaults"):
+        answer = default_encoder_kwargs("fake_modality")
+    assert answer == {"core_class": "WatchedCore", "core_kwargs": {"gain": 2}}
+
+
+SECOND_CLAIMS_FIRSTS_CLASS = """
+from obsnets import hookimpl
+
+@hookimpl
+def obsnets_register_components(register):
+    register("encoder_core", "SecondOwnCore", "fake_second.components:SecondOwnCore")
+    register("encoder_core", "FakeGoodCore", "fake_first.components:FakeGoodCore")
+"""
+
+
+@pytest.mark.parametrize("owner_first", [True, False])
+def test_a_plugin_claiming_another_plugins_class_fails_alone(fake_plugins, owner_first):
+    add_owner = lambda: fake_plugins("fake_first", GOOD_PLUGIN, GOOD_COMPONENTS)  # noqa: E731
+    if owner_first:
+        add_owner()
+    fake_plugins("fake_second", SECOND_CLAIMS_FIRSTS_CLASS)
+    if not owner_first:
+        add_owner()
+    infos = {p.name: p for p in plugins.list_plugins()}
+    assert infos["fake_first"].status == "loaded"
+    assert infos["fake_first"].components == [("encoder_core", "FakeGoodCore")]
+    assert infos["fake_second"].status == "failed"
+    assert "fake-first" in infos["fake_second"].reason
+    assert plugins.registry.lookup("FakeGoodCore").provider == "fake-first"
+    assert not plugins.registry.find("SecondOwnCore")  # none of the loser's declarations kept
+
+
+def test_a_plugin_claiming_a_core_class_leaves_the_core_intact(fake_plugins):
+    fake_plugins(
+        "fake_thief",
+        """
+        from obsnets import hookimpl
+
+        @hookimpl
+        def obsnets_register_components(register):
+            register("network", "MIMO_MLP", "obsnets.mimo.mimo_mlp:MIMO_MLP")
+        """,
+    )
+    fake_plugins.existing("core", "obsnets.plugin", "obsnets")  # discovered after the thief
+    infos = {p.name: p for p in plugins.list_plugins()}
+    assert infos["core"].status == "loaded" and infos["fake_thief"].status == "failed"
+    entry = plugins.registry.lookup("MIMO_MLP", "network")
+    assert entry.provider == "obsnets" and entry.plugin == "core"
+    assert resolve_component("MIMO_MLP").__module__ == "obsnets.mimo.mimo_mlp"
+
+
+INTERRUPTING_ONCE = """
+import pathlib
+from obsnets import hookimpl
+
+FLAG = pathlib.Path({flag!r})
+
+def _interrupt_once():
+    if not FLAG.exists():
+        FLAG.write_text("interrupted")
+        raise KeyboardInterrupt
+
+{at_import}
+
+@hookimpl
+def obsnets_register_components(register):
+    {in_hook}
+    register("encoder_core", "LateCore", "{{pkg}}.components:LateCore")
+"""
+
+
+@pytest.mark.parametrize("where", ["import", "hook"])
+def test_an_interrupted_discovery_completes_at_the_next_lookup(fake_plugins, tmp_path, where):
+    source = INTERRUPTING_ONCE.format(
+        flag=str(tmp_path / "flag"),
+        at_import="_interrupt_once()" if where == "import" else "",
+        in_hook="_interrupt_once()" if where == "hook" else "",
+    )
+    fake_plugins("fake_good", GOOD_PLUGIN, GOOD_COMPONENTS)
+    fake_plugins("fake_ctrlc", source, GOOD_COMPONENTS.replace("FakeGoodCore", "LateCore"))
+    with pytest.raises(KeyboardInterrupt):
+        resolve_component("FakeGoodCore")
+    assert resolve_component("LateCore").__name__ == "LateCore"
+    assert resolve_component("FakeGoodCore").__name__ == "FakeGoodCore"
+    infos = {p.name: p for p in plugins.list_plugins()}
+    assert infos["fake_ctrlc"].status == infos["fake_good"].status == "loaded"
+
+
+@pytest.mark.parametrize("where", ["import", "hook"])
+def test_system_exit_from_a_plugin_fails_only_that_plugin(fake_plugins, where):
+    exiting = (
+        "raise SystemExit(7)\n"
+        if where == "import"
+        else "from obsnets import hookimpl\n\n"
+        "@hookimpl\ndef obsnets_register_components(register):\n    raise SystemExit(7)\n"
+    )
+    fake_plugins("fake_exit", exiting)
+    fake_plugins("fake_good", GOOD_PLUGIN, GOOD_COMPONENTS)
+    assert resolve_component("FakeGoodCore").__name__ == "FakeGoodCore"
+    infos = {p.name: p for p in plugins.list_plugins()}
+    assert infos["fake_exit"].status == "failed" and "SystemExit: 7" in infos["fake_exit"].reason

@@ -95,7 +95,9 @@ def test_qualified_name_resolves_and_settles_ambiguity(isolated_registry, tmp_pa
     sys.modules.pop("other_provider_mod", None)
 
 
-def test_qualified_name_imports_a_users_module(isolated_registry, tmp_path, monkeypatch):
+def test_qualified_name_imports_a_users_module_only_with_trust(
+    isolated_registry, tmp_path, monkeypatch
+):
     (tmp_path / "users_cores_mod.py").write_text(
         "from obsnets import EncoderCore\n"
         "class UsersCore(EncoderCore):\n"
@@ -104,7 +106,10 @@ def test_qualified_name_imports_a_users_module(isolated_registry, tmp_path, monk
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "users_cores_mod" not in sys.modules
-    cls = resolve_component("users_cores_mod:UsersCore", "encoder_core")
+    with pytest.raises(UnknownComponentError, match="trust_code=True"):
+        resolve_component("users_cores_mod:UsersCore", "encoder_core")
+    assert "users_cores_mod" not in sys.modules
+    cls = resolve_component("users_cores_mod:UsersCore", "encoder_core", trust_code=True)
     assert cls.__name__ == "UsersCore"
     with pytest.raises(UnknownComponentError, match="not a registered backbone"):
         resolve_component("users_cores_mod:UsersCore", "backbone")

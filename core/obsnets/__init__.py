@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         default_encoder_kwargs,
         obs_encoder_factory,
     )
+    from obsnets.exporting import export_policy, load_exported
     from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
     from obsnets.saving import load, save_pretrained
 
@@ -92,10 +93,12 @@ __all__ = [
     "build_component",
     "check_kwargs",
     "default_encoder_kwargs",
+    "export_policy",
     "hookimpl",
     "is_component",
     "list_components",
     "load",
+    "load_exported",
     "obs_encoder_factory",
     "register",
     "registry",
@@ -117,6 +120,8 @@ __getattr__, _lazy_dir = lazy_exports(
         "default_encoder_kwargs": "obsnets.encoders.factory:default_encoder_kwargs",
         "obs_encoder_factory": "obsnets.encoders.factory:obs_encoder_factory",
         "load": "obsnets.saving:load",
+        "load_exported": "obsnets.exporting.exported_policy:load_exported",
+        "export_policy": "obsnets.exporting.export:export_policy",
         "save_pretrained": "obsnets.saving:save_pretrained",
     },
 )

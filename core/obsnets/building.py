@@ -3,7 +3,7 @@
 One creation path for every component: resolve the name in the registry, check the keyword
 arguments against the constructor's signature (unknown ones are an error naming the valid
 ones, never dropped), instantiate, then let plugins see the result
-(``obsnets_network_built``).
+(``obsnets_network_built``, each plugin's error isolated: see :func:`obsnets.plugins.call_hook`).
 
 While :func:`skip_pretrained_weights` is active (``obsnets.load`` builds a saved model inside
 it), components that would read initial weights from outside (a ``pretrained`` file, the
@@ -22,7 +22,9 @@ from typing import Any
 import torch
 
 from obsnets.errors import InvalidKwargsError, suggestion
+from obsnets.plugins import call_hook
 from obsnets.registry import resolve_component
+from obsnets.trust import trusting_code
 
 __all__ = [
     "build_component",
@@ -107,7 +109,11 @@ def check_kwargs(cls: type, kwargs: Mapping[str, Any], *, what: str | None = Non
 
 
 def build_component(
-    name: str | type, kwargs: Mapping[str, Any] | None = None, *, kind: str | None = None
+    name: str | type,
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    kind: str | None = None,
+    trust_code: bool = False,
 ) -> torch.nn.Module:
     """Build a component from its name (or class) and keyword arguments.
 
@@ -117,16 +123,18 @@ def build_component(
         kwargs: Constructor keyword arguments; checked strictly against the signature.
         kind: The kind the caller's slot expects (``"backbone"``, ``"pool"``, ...); a name of
             another kind does not resolve.
+        trust_code: Let this name, and every name resolved while building (nested
+            ``core_class``, ``backbone_class``, ...), import modules no installed plugin
+            declares (see :mod:`obsnets.trust`). Off by default.
 
     Returns:
         The instance, after every plugin's ``obsnets_network_built`` hook saw it.
     """
-    from obsnets.plugins import get_plugin_manager
-
-    cls = resolve_component(name, kind)
-    arguments = dict(kwargs or {})
-    check_kwargs(cls, arguments, what=f"{kind or 'component'} {cls.__name__}")
-    instance = cls(**arguments)
+    with trusting_code(trust_code):
+        cls = resolve_component(name, kind)
+        arguments = dict(kwargs or {})
+        check_kwargs(cls, arguments, what=f"{kind or 'component'} {cls.__name__}")
+        instance = cls(**arguments)
     label = name if isinstance(name, str) else cls.__name__
-    get_plugin_manager().hook.obsnets_network_built(network=instance, name=label, kwargs=arguments)
+    call_hook("obsnets_network_built", network=instance, name=label, kwargs=arguments)
     return instance

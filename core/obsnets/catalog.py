@@ -16,6 +16,7 @@ FIRST_PARTY_COMPONENTS: dict[str, tuple[str, ...]] = {
         "ObservationGroupEncoder",
         "MIMO_MLP",
         "RNN_MIMO_MLP",
+        "MLP",
     ),
     "obsnets-visual": (
         "VisualCore",
@@ -44,6 +45,12 @@ FIRST_PARTY_COMPONENTS: dict[str, tuple[str, ...]] = {
     ),
     "obsnets-value": ("ValueNetwork", "ActionValueNetwork", "DistributionalActionValueNetwork"),
     "obsnets-vae": ("VAE", "GaussianPrior", "CategoricalPrior"),
+    "obsnets-transformer": (
+        "MIMO_Transformer",
+        "TransformerActorNetwork",
+        "TransformerGMMActorNetwork",
+    ),
+    "obsnets-diffusion": ("ConditionalUnet1D", "DiffusionPolicyNetwork"),
 }
 
 

@@ -42,6 +42,11 @@ def obsnets_register_components(register: RegisterComponent) -> None:
     distribution as the provider, detects collisions with other providers, and imports
     ``target``'s module only when the name is resolved.
 
+    A plugin's declarations are kept all or none: if this hook raises, or declares a class
+    that another plugin's package defines and declares, this plugin alone fails (shown by
+    ``obsnets plugins``) and none of its components are registered. Declare only classes of
+    your own package.
+
     Args:
         register: The callback; see :data:`RegisterComponent`.
     """
@@ -57,6 +62,11 @@ def obsnets_encoder_defaults(modality: str) -> dict[str, Any] | None:
     ``obs_randomizer_kwargs``), or ``None`` when the plugin has no opinion. When several
     plugins answer, the first non-``None`` answer wins (pluggy's ``firstresult``).
 
+    Called plugin by plugin: if your implementation raises (anything but an
+    :class:`~obsnets.errors.ObsnetsError`), obsnets warns with a
+    :class:`~obsnets.plugins.PluginHookWarning` naming your plugin, records the error for
+    ``obsnets plugins``, skips your plugin for this hook from then on, and asks the next one.
+
     Args:
         modality: The modality name, e.g. ``"rgb"``, ``"depth"``, ``"scan"``.
     """
@@ -68,6 +78,12 @@ def obsnets_network_built(network: Any, name: str, kwargs: dict[str, Any]) -> No
 
     Use it to attach hooks, convert normalisation layers, or log a summary. Modify the network
     in place; the return value is ignored.
+
+    Called plugin by plugin: if your implementation raises (anything but an
+    :class:`~obsnets.errors.ObsnetsError`, which fails the build on purpose), obsnets warns
+    with a :class:`~obsnets.plugins.PluginHookWarning` naming your plugin, records the error
+    for ``obsnets plugins``, and skips your plugin for this hook from then on; the build and
+    the other plugins' hooks go on.
 
     Args:
         network: The freshly built ``torch.nn.Module``.

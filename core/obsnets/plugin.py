@@ -18,6 +18,9 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     ),
     "MIMO_MLP": ("network", "obsnets.mimo.mimo_mlp:MIMO_MLP"),
     "RNN_MIMO_MLP": ("network", "obsnets.mimo.rnn_mimo_mlp:RNN_MIMO_MLP"),
+    # A network on its own, and the usual net= of ObservationEncoder.register_obs_key: named
+    # so that an encoder holding one can be saved and rebuilt.
+    "MLP": ("network", "obsnets.blocks.mlp:MLP"),
 }
 
 

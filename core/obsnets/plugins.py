@@ -1,10 +1,23 @@
 """Plugin discovery: entry points of the group ``obsnets``, managed by pluggy.
 
 Each installed distribution that declares ``[project.entry-points.obsnets]`` contributes one
-plugin module. Discovery runs once, at the first component lookup. A plugin that fails to
-import, or whose hook raises, is recorded with its error and skipped: the others load, the CLI
-(``obsnets plugins``) shows the error, and it is raised, chained to its cause, only when one
-of that plugin's components is asked for.
+plugin module. Discovery runs once, at the first component lookup. One plugin cannot take
+the others down:
+
+- a plugin that fails to import, or whose ``obsnets_register_components`` raises (even
+  ``SystemExit``), is recorded with its error and skipped: the others load, the CLI
+  (``obsnets plugins``) shows the error, and it is raised, chained to its cause, only when one
+  of that plugin's components is asked for;
+- a plugin that declares a qualified name another plugin already provides fails alone, with
+  none of its declarations kept; the plugin whose package defines the class (and the core,
+  for ``obsnets.*``) keeps it whichever was discovered first;
+- a plugin whose ``obsnets_network_built`` or ``obsnets_encoder_defaults`` raises is warned
+  about by name (:class:`PluginHookWarning`), recorded, and not called for that hook again:
+  builds go on (see :func:`call_hook`);
+- an interrupted discovery (Ctrl-C) keeps nothing; the next lookup discovers again.
+
+This module depends on :mod:`obsnets.registry`, never the reverse: importing it gives the
+registry its :class:`~obsnets.registry.Discovery`.
 
 Environment variables (read at discovery):
 
@@ -19,6 +32,7 @@ Environment variables (read at discovery):
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -28,14 +42,18 @@ import pluggy
 
 from obsnets import hookspecs
 from obsnets.catalog import distribution_for
-from obsnets.errors import ObsnetsError, PluginLoadError
+from obsnets.errors import ComponentCollisionError, ObsnetsError, PluginLoadError
+from obsnets.plugin_hooks import ISOLATED_HOOKS, PluginHookWarning, call_each_plugin
 from obsnets.registry import KINDS, ComponentEntry, Registry, registry
 
 __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "ISOLATED_HOOKS",
     "LOAD_ENV",
+    "PluginHookWarning",
     "PluginInfo",
+    "call_hook",
     "explain_missing",
     "get_plugin_manager",
     "list_plugins",
@@ -61,6 +79,7 @@ class PluginInfo:
         reason: Why it is disabled, or the failure in one line.
         error: The exception that made it fail, if any.
         components: ``(kind, name)`` of every component it declared.
+        hook_errors: Hook name -> the error that hook raised (the plugin is skipped for it).
     """
 
     name: str
@@ -71,6 +90,7 @@ class PluginInfo:
     reason: str = ""
     error: BaseException | None = None
     components: list[tuple[str, str]] = field(default_factory=list)
+    hook_errors: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (for ``obsnets plugins --json``)."""
@@ -82,6 +102,7 @@ class PluginInfo:
             "status": self.status,
             "reason": self.reason,
             "components": [{"kind": k, "name": n} for k, n in self.components],
+            "hook_errors": dict(self.hook_errors),
         }
 
 
@@ -92,12 +113,8 @@ class _Discovery:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
-        self._entry_points_loaded = False
 
     def load_entry_points(self) -> None:
-        if self._entry_points_loaded:
-            return
-        self._entry_points_loaded = True
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = getattr(ep, "dist", None)
             info = PluginInfo(
@@ -113,7 +130,7 @@ class _Discovery:
                 continue
             try:
                 self.register(ep.load(), info)
-            except Exception as exc:  # a broken plugin must not break the others
+            except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
                 self.fail(info, exc, f"import of {ep.value!r} failed")
 
     def register(self, plugin: ModuleType | object, info: PluginInfo) -> None:
@@ -132,14 +149,45 @@ class _Discovery:
                 self.declare_one(reg, info)
 
     def declare_one(self, reg: Registry, info: PluginInfo) -> None:
+        """Declare one plugin's components, all or none."""
         try:
             entries = self.collect(info)
-            for entry in entries:
-                reg.add(entry)
-        except Exception as exc:
+            self.settle_collisions(reg, info, entries)
+            reg.add_all(entries)
+        except (Exception, SystemExit) as exc:
             self.fail(info, exc, "declaring its components failed")
             return
         info.components = [(e.kind, e.name) for e in entries]
+
+    def settle_collisions(
+        self, reg: Registry, info: PluginInfo, entries: list[ComponentEntry]
+    ) -> None:
+        """Raise if another plugin provides one of ``entries``' classes that ``info`` does not own.
+
+        The owner is the plugin whose package defines the class: when it comes second, the
+        plugin that claimed the class first is the one that fails (all its entries removed).
+        """
+        evicted: dict[str, tuple[PluginInfo, str]] = {}
+        for entry in entries:
+            for held in reg.find(entry.qualified_name, entry.kind):
+                holder = self.plugins.get(held.plugin or "")
+                if holder is None or holder is info or held.provider == entry.provider:
+                    continue
+                clash = (
+                    f"{entry.kind} {entry.qualified_name!r} is declared by two providers: "
+                    f"{held.provider} (plugin {holder.name!r}) and {entry.provider} (plugin "
+                    f"{info.name!r})"
+                )
+                if not _owns(info, entry) or _owns(holder, held):
+                    raise ComponentCollisionError(
+                        f"{clash}; {info.name!r} is not loaded. Uninstall one of them, or "
+                        f"disable one with {DISABLE_ENV}."
+                    )
+                evicted[holder.name] = (holder, f"{clash}; it belongs to {info.name!r}.")
+        for holder, message in evicted.values():
+            reg.remove_plugin(holder.name)
+            holder.components = []
+            self.fail(holder, ComponentCollisionError(message), "declaring its components failed")
 
     def collect(self, info: PluginInfo) -> list[ComponentEntry]:
         """Call one plugin's ``obsnets_register_components`` and return what it declared."""
@@ -152,6 +200,12 @@ class _Discovery:
         caller = self.manager.subset_hook_caller("obsnets_register_components", others)
         caller(register=register_component)
         return declared
+
+
+def _owns(info: PluginInfo, entry: ComponentEntry) -> bool:
+    """Whether the class ``entry`` names is defined in ``info``'s own package."""
+    package = entry.qualified_name.split(":", 1)[0].split(".", 1)[0]
+    return info.module.split(".", 1)[0] == package
 
 
 def _entry(info: PluginInfo, kind: str, name: str, target: str | type) -> ComponentEntry:
@@ -193,19 +247,64 @@ def _blocked_reason(info: PluginInfo) -> str:
 
 
 _discovery: _Discovery | None = None
+_pending: _Discovery | None = None
 
 
 def _get_discovery() -> _Discovery:
-    global _discovery
-    if _discovery is None:
-        _discovery = _Discovery()
-        _discovery.load_entry_points()
-    return _discovery
+    global _discovery, _pending
+    if _discovery is not None:
+        return _discovery
+    with registry.lock:  # the registry discovers under it too: one lock, one order
+        if _discovery is not None:
+            return _discovery
+        if _pending is not None:
+            return _pending  # a plugin asked while its own import runs
+        _pending = _Discovery()
+        try:
+            _pending.load_entry_points()
+            _discovery = _pending  # kept only once complete: Ctrl-C leaves nothing behind
+        finally:
+            _pending = None
+        return _discovery
 
 
-def declare_plugin_components(reg: Registry) -> None:
-    """Load installed plugins and declare their components in ``reg`` (registry discovery)."""
-    _get_discovery().declare(reg)
+class PluginDiscovery:
+    """The :class:`~obsnets.registry.Discovery` the process registry uses."""
+
+    def declare(self, registry: Registry) -> None:
+        """Load installed plugins and declare their components in ``registry``."""
+        _get_discovery().declare(registry)
+
+    def explain_missing(self, name: str, kind: str | None) -> tuple[str, BaseException | None]:
+        """See :func:`explain_missing`."""
+        return explain_missing(name, kind)
+
+    def disable_example(self, entries: Sequence[ComponentEntry]) -> str:
+        """``OBSNETS_DISABLE_PLUGINS=<plugin>`` for the last switchable plugin of ``entries``."""
+        switchable = [e.plugin for e in entries if e.plugin and e.provider != CORE_DISTRIBUTION]
+        return f"{DISABLE_ENV}={switchable[-1] if switchable else '<plugin>'}"
+
+
+registry.use_discovery(PluginDiscovery())
+
+
+def call_hook(hook_name: str, **kwargs: Any) -> list[Any]:
+    """Call one of :data:`ISOLATED_HOOKS` on every plugin, each plugin's error isolated.
+
+    Plugins are called in pluggy's order. A plugin whose implementation raises (anything but
+    an :class:`~obsnets.errors.ObsnetsError`, which reports bad input and propagates) gets a
+    :class:`PluginHookWarning` naming it, is recorded (``obsnets plugins`` shows it) and is
+    not called for this hook again; the other plugins' answers still count.
+
+    Args:
+        hook_name: The hook, e.g. ``"obsnets_network_built"``.
+        **kwargs: The hook's arguments.
+
+    Returns:
+        The non-``None`` answers; at most the first one for a ``firstresult`` hook.
+    """
+    discovery = _get_discovery()
+    return call_each_plugin(discovery.manager, hook_name, kwargs, discovery.plugins)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -298,6 +397,6 @@ def _declares(discovery: _Discovery, info: PluginInfo, name: str) -> bool:
         probe.register(module)
         names: list[str] = []
         probe.hook.obsnets_register_components(register=lambda kind, n, target: names.append(n))
-    except Exception:
+    except (Exception, SystemExit):
         return False
     return name.rsplit(":", 1)[-1] in names

@@ -13,33 +13,39 @@ quietly, while two different providers of one qualified name is a collision. Pla
 resolve when exactly one provider has them; otherwise the error lists every provider and the
 qualified names that settle it, or the plugin to disable.
 
-Inside :func:`pinned_names` (``obsnets.load`` uses it with the components a saved model
-recorded), a plain name resolves to the qualified name pinned for it, so a provider of the
-same plain name installed later cannot change, or make ambiguous, what a saved model loads.
+Inside :func:`pinned_names` (see :mod:`obsnets.pinning`), a plain name resolves to the
+qualified name a saved model recorded for it. What a name may import is decided in
+:mod:`obsnets.trust`: a name no installed plugin declared and no running code registered
+imports nothing unless the caller passed ``trust_code=True``.
+
+The registry knows nothing of plugins: :mod:`obsnets.plugins` hands it a :class:`Discovery`
+(declare installed plugins' components, explain a missing name), so the dependency runs one
+way. Discovery is a transaction: interrupted (Ctrl-C), it leaves no plugin's declarations
+behind, and the next lookup runs it again.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Protocol
 
 from obsnets.errors import (
     AmbiguousNameError,
     ComponentCollisionError,
-    PluginLoadError,
     UnknownComponentError,
     suggestion,
 )
+from obsnets.pinning import pinned_name, pinned_names
+from obsnets.trust import import_class, split_qualified_name, trusting_code
 
 __all__ = [
     "KINDS",
     "ComponentEntry",
+    "Discovery",
     "Registry",
     "is_component",
     "list_components",
@@ -53,39 +59,6 @@ __all__ = [
 KINDS: tuple[str, ...] = ("encoder_core", "backbone", "pool", "randomizer", "network", "prior")
 """The component kinds. A class belongs to the kind of the nearest registered base it derives
 from; a config names a component within the kind its slot expects."""
-
-
-_pins: ContextVar[dict[str, list[tuple[str, str]]] | None] = ContextVar(
-    "obsnets_pinned_names", default=None
-)
-
-
-@contextmanager
-def pinned_names(components: Iterable[tuple[str, str, str]]) -> Iterator[None]:
-    """Within the block, resolve the given plain names to the given qualified names.
-
-    Args:
-        components: ``(kind, plain name, qualified name)`` triples, e.g. what a saved model
-            recorded for every component in it. A plain name pinned to two different classes
-            of one kind is not pinned (such a model named them by qualified name).
-
-    Applies to :func:`resolve_component` (and so to every build) in the current thread or
-    task; qualified names, classes and names that are not pinned resolve as usual.
-    """
-    pins: dict[str, list[tuple[str, str]]] = {}
-    for kind, name, qualified in components:
-        if (kind, qualified) not in pins.setdefault(name, []):
-            pins[name].append((kind, qualified))
-    token = _pins.set(pins)
-    try:
-        yield
-    finally:
-        _pins.reset(token)
-
-
-def _pinned(name: str, kind: str | None) -> str | None:
-    candidates = {q for k, q in (_pins.get() or {}).get(name, ()) if kind is None or k == kind}
-    return candidates.pop() if len(candidates) == 1 else None
 
 
 def qualified_name_of(cls: type) -> str:
@@ -125,24 +98,47 @@ class ComponentEntry:
         return self.provider or f"module {self.qualified_name.split(':', 1)[0]}"
 
 
+class Discovery(Protocol):
+    """What the registry needs from plugin discovery (:mod:`obsnets.plugins` provides it)."""
+
+    def declare(self, registry: Registry) -> None:
+        """Declare every installed plugin's components in ``registry``."""
+
+    def explain_missing(self, name: str, kind: str | None) -> tuple[str, BaseException | None]:
+        """A hint for an unknown name (a failed, disabled or missing plugin) and its cause."""
+
+    def disable_example(self, entries: Sequence[ComponentEntry]) -> str:
+        """How to switch off the plugin of one of ``entries``, e.g. ``"VAR=name"``."""
+
+
 class Registry:
     """A thread-safe store of :class:`ComponentEntry`, keyed by (kind, qualified name).
 
-    Plugin discovery runs once, the first time a name is looked up (see
-    :mod:`obsnets.plugins`), through the ``discover`` callback.
+    Plugin discovery runs the first time a name is looked up, through the :class:`Discovery`
+    given to :meth:`use_discovery`.
     """
 
-    def __init__(self, discover: Callable[[Registry], None] | None = None) -> None:
+    def __init__(self, discovery: Discovery | None = None) -> None:
         """Create an empty registry.
 
         Args:
-            discover: Called once, before the first lookup, to declare installed plugins'
-                components.
+            discovery: Declares installed plugins' components before the first lookup.
         """
         self._entries: dict[tuple[str, str], ComponentEntry] = {}
         self._lock = threading.RLock()
-        self._discover = discover
-        self._discovered = discover is None
+        self._discovery = discovery
+        self._discovered = discovery is None
+        self._discovering = False
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The re-entrant lock held while entries change and while discovery runs."""
+        return self._lock
+
+    def use_discovery(self, discovery: Discovery) -> None:
+        """Discover plugins with ``discovery`` at the next lookup."""
+        with self._lock:
+            self._discovery, self._discovered = discovery, False
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -166,6 +162,17 @@ class Registry:
             self._entries[key] = entry
         return entry
 
+    def add_all(self, entries: Sequence[ComponentEntry]) -> None:
+        """Store every entry, or none: a collision raises before anything is written."""
+        with self._lock:
+            saved = dict(self._entries)
+            try:
+                for entry in entries:
+                    self.add(entry)
+            except BaseException:
+                self._entries = saved
+                raise
+
     @staticmethod
     def _merge(old: ComponentEntry, new: ComponentEntry) -> ComponentEntry:
         if None not in (old.provider, new.provider) and old.provider != new.provider:
@@ -185,6 +192,11 @@ class Registry:
         """Forget one entry (tests use this to clean up classes they define)."""
         with self._lock:
             self._entries.pop((kind, qualified_name), None)
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every entry the plugin ``plugin`` declared."""
+        with self._lock:
+            self._entries = {k: e for k, e in self._entries.items() if e.plugin != plugin}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -216,7 +228,8 @@ class Registry:
         if len(found) == 1:
             return found[0]
         if found:
-            raise AmbiguousNameError(_ambiguity_message(name, kind, found))
+            example = self._discovery.disable_example(found) if self._discovery else "<plugin>"
+            raise AmbiguousNameError(_ambiguity_message(name, kind, found, example))
         raise self._unknown(name, kind)
 
     def resolve(self, name: str | type, kind: str | None = None) -> type:
@@ -235,11 +248,13 @@ class Registry:
                 f"A component is named by a string or given as a class; got "
                 f"{type(name).__name__} {name!r}."
             )
-        pinned = None if ":" in name else _pinned(name, kind)
+        if ":" in name:
+            split_qualified_name(name)  # malformed names fail here, importing nothing
+            if not self.find(name, kind):
+                return self._resolve_undeclared(name, kind)
+        pinned = None if ":" in name else pinned_name(name, kind)
         if pinned is not None:
             return self._resolve_pinned(name, pinned, kind)
-        if ":" in name and not self.find(name, kind):
-            return self._import_qualified(name, kind)
         entry = self.lookup(name, kind)
         return self._load(entry)
 
@@ -259,14 +274,24 @@ class Registry:
     def _load(self, entry: ComponentEntry) -> type:
         if isinstance(entry.target, type):
             return entry.target
-        cls = _import_target(entry.target, entry)
+        owner = f" (declared by plugin {entry.plugin!r} of {entry.provider})"
+        cls = import_class(entry.target, declared=True, owner=owner)
         self.add(replace(entry, target=cls))
         return cls
 
-    def _import_qualified(self, name: str, kind: str | None) -> type:
-        # A qualified name not declared by any plugin: a user's own module. Importing it runs
-        # auto-registration; the class must then be of the requested kind.
-        cls = _import_target(name, None)
+    def plugin_packages(self) -> set[str]:
+        """Top-level packages in which loaded plugins declared components."""
+        return {
+            e.qualified_name.split(":", 1)[0].split(".", 1)[0]
+            for e in self.entries()
+            if e.plugin is not None
+        }
+
+    def _resolve_undeclared(self, name: str, kind: str | None) -> type:
+        # A qualified name nobody declared: a re-export inside a plugin's package, a module the
+        # program imported, or (only with trust) any module. The class must be registered.
+        declared = split_qualified_name(name)[0].split(".", 1)[0] in self.plugin_packages()
+        cls = import_class(name, declared=declared)
         entries = [e for e in self.find(qualified_name_of(cls)) if kind is None or e.kind == kind]
         if not entries:
             wanted = f"a registered {kind}" if kind else "a registered component"
@@ -277,12 +302,14 @@ class Registry:
         return cls
 
     def _unknown(self, name: str, kind: str | None) -> UnknownComponentError:
-        from obsnets.plugins import explain_missing  # discovery knows installed plugins
-
         known = [e.name for e in self.entries(kind)]
         where = f" {kind}" if kind else " component"
         message = f"Unknown{where} {name!r}.{suggestion(name, known)}"
-        hint, cause = explain_missing(name, kind)
+        hint, cause = (
+            self._discovery.explain_missing(name, kind)
+            if self._discovery is not None
+            else ("", None)
+        )
         error = UnknownComponentError(message + hint)
         error.__cause__ = cause
         return error
@@ -291,17 +318,29 @@ class Registry:
         if self._discovered:
             return
         with self._lock:
-            if self._discovered:
+            # A lookup made by a plugin while discovery runs sees what is declared so far.
+            if self._discovered or self._discovering or self._discovery is None:
                 return
-            self._discovered = True
-            if self._discover is not None:
-                self._discover(self)
+            self._discovering = True
+            saved = dict(self._entries)
+            try:
+                self._discovery.declare(self)
+                self._discovered = True
+            except BaseException:
+                # Interrupted: no half-declared plugins; the next lookup discovers again.
+                self._entries = {
+                    **saved,
+                    **{k: e for k, e in self._entries.items() if not e.plugin},
+                }
+                raise
+            finally:
+                self._discovering = False
 
     def reset_discovery(self) -> None:
         """Forget plugin-declared entries and discover again at the next lookup."""
         with self._lock:
             self._entries = {k: e for k, e in self._entries.items() if e.plugin is None}
-            self._discovered = self._discover is None
+            self._discovered = self._discovery is None
 
     @contextmanager
     def isolated(self) -> Iterator[Registry]:
@@ -318,15 +357,13 @@ class Registry:
         return iter(self.entries())
 
 
-def _ambiguity_message(name: str, kind: str | None, found: list[ComponentEntry]) -> str:
-    from obsnets.plugins import CORE_DISTRIBUTION, DISABLE_ENV  # plugins imports this module
-
+def _ambiguity_message(
+    name: str, kind: str | None, found: list[ComponentEntry], example: str
+) -> str:
     def where(entry: ComponentEntry) -> str:
         plugin = f", plugin {entry.plugin!r}" if entry.plugin else ""
         return f"  {entry.qualified_name!r}  ({entry.kind}, from {entry.provider_label}{plugin})"
 
-    switchable = [e.plugin for e in found if e.plugin and e.provider != CORE_DISTRIBUTION]
-    example = f"{DISABLE_ENV}={switchable[-1]}" if switchable else f"{DISABLE_ENV}=<plugin>"
     return (
         f"{kind or 'component'} name {name!r} is provided by {len(found)} providers:\n"
         + "\n".join(where(e) for e in found)
@@ -336,36 +373,9 @@ def _ambiguity_message(name: str, kind: str | None, found: list[ComponentEntry])
     )
 
 
-def _import_target(target: str, entry: ComponentEntry | None) -> type:
-    module_name, _, attr_path = target.partition(":")
-    owner = f" (declared by plugin {entry.plugin!r} of {entry.provider})" if entry else ""
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise PluginLoadError(
-            f"Cannot import module {module_name!r} for component {target!r}{owner}: {exc}. "
-            f"Check that the package providing it is installed."
-        ) from exc
-    for part in attr_path.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise PluginLoadError(
-                f"Module {module_name!r} has no attribute {attr_path!r}, so component "
-                f"{target!r}{owner} cannot be loaded."
-            )
-    if not isinstance(obj, type):
-        raise PluginLoadError(f"{target!r}{owner} is not a class but {type(obj).__name__}.")
-    return obj
-
-
-def _discover_plugins(reg: Registry) -> None:
-    from obsnets.plugins import declare_plugin_components
-
-    declare_plugin_components(reg)
-
-
-registry = Registry(discover=_discover_plugins)
-"""The process-wide registry every obsnets lookup uses."""
+registry = Registry()
+"""The process-wide registry every obsnets lookup uses (:mod:`obsnets.plugins` gives it its
+discovery when imported, which ``import obsnets`` does)."""
 
 
 def register(
@@ -384,9 +394,21 @@ def register(
     )
 
 
-def resolve_component(name: str | type, kind: str | None = None) -> type:
-    """Return the class for a component name (see :meth:`Registry.resolve`)."""
-    return registry.resolve(name, kind)
+def resolve_component(
+    name: str | type, kind: str | None = None, *, trust_code: bool = False
+) -> type:
+    """Return the class for a component name (see :meth:`Registry.resolve`).
+
+    Args:
+        name: A plain or qualified name, or a class.
+        kind: Restrict the lookup to one kind.
+        trust_code: Let a qualified name that no installed plugin declares import its module
+            (see :mod:`obsnets.trust`). Off by default, also for names written in code: a
+            user's own class is nameable once its module is imported, with no import here.
+            ``False`` keeps the setting of an enclosing trusted call.
+    """
+    with trusting_code(trust_code):
+        return registry.resolve(name, kind)
 
 
 def is_component(name: str, kind: str | None = None) -> bool:

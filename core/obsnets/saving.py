@@ -35,8 +35,8 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from obsnets.registry import ComponentEntry, pinned_names, qualified_name_of, re
 from obsnets.saved_config import FORMAT_VERSION, STORABLE_DTYPES, parse_saved_config
 from obsnets.saved_folder import FolderReader, read_folder, write_folder
 from obsnets.saved_structure import check_rebuilds_same
+from obsnets.trust import refusing_imports_from
 
 __all__ = [
     "CONFIG_FILE",
@@ -67,27 +68,40 @@ WEIGHTS_FILE = "model.safetensors"
 CORE_DISTRIBUTION = "obsnets"
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_WEIGHTS_BYTES = 2**40
+_STORABLE = frozenset(STORABLE_DTYPES.values())
 
 
 class PluginVersionWarning(UserWarning):
     """A saved model was made with another version of a plugin than the one installed."""
 
 
-def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
+def save_pretrained(
+    model: torch.nn.Module, directory: str | Path, *, overwrite: bool = False
+) -> Path:
     """Save ``model`` to ``directory`` (created if needed) as config.json + model.safetensors.
+
+    The folder is replaced in one step: readers, and a save that is interrupted at any
+    moment, see the old model or the new one, never a mix. Each tensor keeps its dtype.
 
     Args:
         model: A registered obsnets component (any kind), built with arguments that can be
             written as JSON: numbers, strings, lists, mappings, ``torch.nn`` classes and
-            registered component classes.
-        directory: Where to write.
+            registered component classes; its structure must be what those arguments build
+            (not changed after construction).
+        directory: Where to write: a new or empty folder, or one holding an obsnets saved
+            model (which is replaced, stale files included).
+        overwrite: Also replace a folder (or file) holding anything else, and everything in
+            it.
 
     Returns:
         The directory.
 
     Raises:
-        ConfigError: the model is not a registered component, or one of its constructor
-            arguments cannot be written as JSON (e.g. a module instance).
+        ConfigError: the model is not a registered component, one of its constructor
+            arguments cannot be written as JSON (e.g. a module instance), the model's
+            structure is not what its saved config rebuilds (e.g. a submodule replaced after
+            construction), or ``directory`` holds other files and ``overwrite`` is false.
+            Nothing is written then.
     """
     entry = _entry_for(model)
     arguments = getattr(model, "init_arguments", None)
@@ -95,6 +109,12 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
         raise ConfigError(f"{type(model).__name__} does not record its constructor arguments.")
     kwargs = {name: _encode(value, f"{entry.name}.{name}") for name, value in arguments.items()}
     tensors, tied = _dedupe(model.state_dict())
+    unstorable = {k: t.dtype for k, t in tensors.items() if t.dtype not in _STORABLE}
+    if unstorable:
+        raise ConfigError(
+            f"Cannot save {entry.name}: tensors {unstorable} have dtypes safetensors does not "
+            f"store; convert them to one of {sorted(STORABLE_DTYPES)}."
+        )
     components = _components(model)
     config = {
         "format_version": FORMAT_VERSION,
@@ -114,37 +134,97 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path) -> Path:
             "tied": tied,
         },
     }
+    text = json.dumps(config, indent=2) + "\n"
+    saved = json.loads(text)  # exactly what load will read
+    component = saved["component"]
+    with skip_pretrained_weights(), pinned_names(_recorded_components(saved)):
+        check_rebuilds_same(
+            model,
+            lambda: build_component(
+                component["qualified_name"], component["kwargs"], kind=component["kind"]
+            ),
+        )
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    # Each file is written beside its target, then renamed over it: a crash never leaves a
-    # half-written file under the final name.
-    partial = directory / f".{WEIGHTS_FILE}.partial"
-    save_file(tensors, str(partial))
-    os.replace(partial, directory / WEIGHTS_FILE)
-    partial = directory / f".{CONFIG_FILE}.partial"
-    partial.write_text(json.dumps(config, indent=2) + "\n")
-    os.replace(partial, directory / CONFIG_FILE)
+    target = Path(os.path.realpath(directory))  # a symlinked folder: replace what it points to
+    if not overwrite:
+        _check_replaceable(target, directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(folder: Path) -> None:
+        save_file(tensors, str(folder / WEIGHTS_FILE))
+        (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+
+    write_folder(target, write)
     return directory
 
 
+def _check_replaceable(target: Path, directory: Path) -> None:
+    """Raise unless ``target`` is absent, empty, or holds an obsnets saved model only."""
+    if not os.path.lexists(target):
+        return
+    if target.is_dir() and not target.is_symlink():
+        entries = set(os.listdir(target))
+        if not entries:
+            return
+        try:
+            ours = {CONFIG_FILE, read_saved_config(target)["weights"]["file"]}
+        except (ConfigError, OSError):
+            ours = set()
+        foreign = sorted(entries - ours)
+        if not foreign:
+            return
+        what = f"files that are not part of an obsnets saved model: {foreign[:10]}"
+    else:
+        what = "something that is not a folder"
+    raise ConfigError(
+        f"Not saving to {str(directory)!r}: it holds {what}. Choose another folder, or pass "
+        f"overwrite=True to replace it and everything in it."
+    )
+
+
 def read_saved_config(directory: str | Path) -> dict[str, Any]:
-    """Read and check a saved model's config.json (what ``obsnets inspect`` shows)."""
-    path = Path(directory) / CONFIG_FILE
+    """Read and check a saved model's config.json (what ``obsnets inspect`` shows).
+
+    Raises:
+        ConfigError: there is no saved model at ``directory``, or its config.json is
+            malformed (the message names the field; see :mod:`obsnets.saved_config`).
+    """
+    return _read_saved(Path(directory), with_weights=False).config
+
+
+@dataclass(frozen=True)
+class _SavedFiles:
+    """A saved model's files, read from one snapshot of its folder."""
+
+    config: dict[str, Any]
+    weights: bytes
+
+
+def _read_saved(directory: Path, with_weights: bool) -> _SavedFiles:
+    weights_file: list[str] = []  # set once config.json is read: the file being read next
+
+    def read(folder: FolderReader) -> _SavedFiles:
+        weights_file.clear()
+        raw = folder.read(CONFIG_FILE, MAX_CONFIG_BYTES)
+        config = parse_saved_config(raw, str(directory / CONFIG_FILE))
+        if not with_weights:
+            return _SavedFiles(config, b"")
+        weights_file.append(config["weights"]["file"])
+        return _SavedFiles(config, folder.read(weights_file[0], MAX_WEIGHTS_BYTES))
+
     try:
-        config = json.loads(path.read_text())
+        return read_folder(directory, read)
     except OSError as exc:
+        if weights_file:
+            raise ObsnetsError(
+                f"Cannot read weights {str(directory / weights_file[0])!r}: {exc.strerror}."
+            ) from exc
         raise ConfigError(f"No saved obsnets model at {str(directory)!r}: {exc.strerror}.") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{str(path)!r} is not valid JSON: {exc}.") from exc
-    if config.get("format_version") != FORMAT_VERSION or "component" not in config:
-        raise ConfigError(
-            f"{str(path)!r} is not an obsnets saved-model config (format_version "
-            f"{config.get('format_version')!r}, expected {FORMAT_VERSION})."
-        )
-    return config
 
 
-def load(directory: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+def load(
+    directory: str | Path, map_location: str | torch.device = "cpu", *, trust_code: bool = False
+) -> torch.nn.Module:
     """Rebuild a model saved with :func:`save_pretrained` and load its weights.
 
     The model is returned in **eval mode** (``model.training`` is false, randomizers and
@@ -158,6 +238,10 @@ def load(directory: str | Path, map_location: str | torch.device = "cpu") -> tor
     Args:
         directory: The saved model's directory.
         map_location: Device for the weights.
+        trust_code: Let names in config.json that no installed plugin declares import their
+            modules (see :mod:`obsnets.trust`); only for models from a source you trust.
+            Off by default: loading is data only. Even with it, no module is imported from
+            inside ``directory``.
 
     Returns:
         The model, in eval mode, on ``map_location``.
@@ -169,14 +253,22 @@ def load(directory: str | Path, map_location: str | torch.device = "cpu") -> tor
             its content does not match its recorded checksum.
     """
     directory = Path(directory)
-    config = read_saved_config(directory)
-    _check_requirements(config.get("requires", {}))
+    saved = _read_saved(directory, with_weights=True)  # config and weights of one snapshot
+    config = saved.config
+    _check_requirements(config["requires"])
     component = config["component"]
-    with skip_pretrained_weights(), pinned_names(_recorded_components(config)):
+    with (
+        skip_pretrained_weights(),
+        pinned_names(_recorded_components(config)),
+        refusing_imports_from(directory),
+    ):
         model = build_component(
-            component["qualified_name"], component["kwargs"], kind=component["kind"]
+            component["qualified_name"],
+            component["kwargs"],
+            kind=component["kind"],
+            trust_code=trust_code,
         )
-    state = _read_weights(directory, config["weights"], map_location)
+    state = _read_weights(directory, saved, map_location)
     _load_state(model, state)
     return model.to(map_location).eval()
 
@@ -197,9 +289,18 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, tuple | list):
         return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, Mapping):
-        return {str(k): _encode(v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _encode(v, f"{where}[{str(k)!r}]") for k, v in value.items()}
     if isinstance(value, torch.device):
         return str(value)
+    if isinstance(value, torch.nn.Module):
+        raise ConfigError(
+            f"Cannot save {where}: it is a {type(value).__name__} instance, and config.json "
+            f"describes a module only by its registered class and constructor arguments. Use "
+            f"a registered obsnets component instead (obsnets.MLP, or a class derived from "
+            f"EncoderCore, NetworkBase or another obsnets base), or name its class "
+            f"(e.g. net_class/net_kwargs), or save the state_dict with your own code. Nothing "
+            f"was written."
+        )
     if isinstance(value, type):
         if value.__module__.startswith("torch.nn"):
             return f"torch.nn.{value.__name__}"
@@ -220,16 +321,8 @@ def _components(model: torch.nn.Module) -> list[ComponentEntry]:
 
 
 def _recorded_components(config: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    recorded = config.get("components", [])
-    keys = ("kind", "name", "qualified_name")
-    if not isinstance(recorded, list) or not all(
-        isinstance(c, Mapping) and all(isinstance(c.get(k), str) for k in keys) for c in recorded
-    ):
-        raise ConfigError(
-            f"config.json 'components' must be a list of objects with string {keys}; got "
-            f"{recorded!r}."
-        )
-    return [(c["kind"], c["name"], c["qualified_name"]) for c in recorded]
+    # parse_saved_config checked the entries' fields.
+    return [(c["kind"], c["name"], c["qualified_name"]) for c in config["components"]]
 
 
 def _requirements(components: list[ComponentEntry]) -> dict[str, str | None]:
@@ -294,12 +387,13 @@ def _digest(tensor: torch.Tensor) -> str:
 
 
 def _read_weights(
-    directory: Path, weights: Mapping[str, Any], map_location: str | torch.device
+    directory: Path, saved: _SavedFiles, map_location: str | torch.device
 ) -> dict[str, torch.Tensor]:
+    weights = saved.config["weights"]
     path = directory / weights["file"]
     try:
-        stored = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
+        stored = load_safetensors(saved.weights)
+    except SafetensorError as exc:
         raise ObsnetsError(f"Cannot read weights {str(path)!r}: {exc}.") from exc
     expected = weights["tensors"]
     for key, description in expected.items():
@@ -321,13 +415,13 @@ def _read_weights(
     extra = sorted(set(stored) - set(expected))
     if extra:
         raise ObsnetsError(f"Weights file {str(path)!r} holds unexpected tensors: {extra}.")
-    for alias, canonical in weights.get("tied", {}).items():
+    for alias, canonical in weights["tied"].items():  # checked: aliases are not stored
         stored[alias] = stored[canonical]
     return {k: t.to(map_location) for k, t in stored.items()}
 
 
 def _load_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> None:
-    own = model.state_dict()
+    own = model.state_dict(keep_vars=True)
     problems = [f"missing {k!r}" for k in own if k not in state]
     problems += [f"unexpected {k!r}" for k in state if k not in own]
     problems += [
@@ -335,10 +429,25 @@ def _load_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> No
         for k in own
         if k in state and state[k].shape != own[k].shape
     ]
+    problems += [
+        f"{k!r} is {state[k].dtype}, the model's is {own[k].dtype}"
+        for k in own
+        if k in state and not _adoptable(own[k].dtype, state[k].dtype)
+    ]
     if problems:
         raise ObsnetsError(
             f"Saved weights do not fit the rebuilt {type(model).__name__}: "
             + "; ".join(problems[:10])
             + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         )
+    for key, tensor in own.items():
+        # The model was built in the default dtype; a float64 or float16 model reloads as
+        # such. Swapping .data keeps each Parameter object, so tied parameters stay tied.
+        if tensor.dtype != state[key].dtype:
+            tensor.data = tensor.data.to(state[key].dtype)
     model.load_state_dict(state, strict=True)
+
+
+def _adoptable(built: torch.dtype, saved: torch.dtype) -> bool:
+    """Whether a tensor built as ``built`` may take the saved dtype ``saved``."""
+    return built == saved or (built.is_floating_point and saved.is_floating_point)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from obsnets.bases.module import Module
+from obsnets.validation import check_shape
 
 __all__ = ["EncoderCore"]
 
@@ -25,4 +26,4 @@ class EncoderCore(Module, abstract=True):
 
     def __init__(self, input_shape: Sequence[int]) -> None:
         super().__init__()
-        self.input_shape = [int(d) for d in input_shape]
+        self.input_shape = check_shape(type(self).__name__, "input_shape", input_shape)

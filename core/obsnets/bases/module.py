@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 import torch
 
 from obsnets.registry import ComponentEntry, qualified_name_of, registry
+from obsnets.validation import check_arguments
 
 __all__ = ["Module"]
 
@@ -32,13 +33,24 @@ def _is_generated(cls: type) -> bool:
 
 
 class _ComponentMeta(abc.ABCMeta):
-    """Records the arguments each instance was constructed with (see ``init_arguments``)."""
+    """Checks constructor arguments before ``__init__`` allocates anything
+    (:func:`obsnets.validation.check_arguments`) and records them (see ``init_arguments``)."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        signature = inspect.signature(cls.__init__)  # type: ignore[misc]
+        try:
+            bound = signature.bind(None, *args, **kwargs)
+        except TypeError:
+            bound = None  # __init__ raises Python's own message for the call itself
+        if bound is not None:
+            arguments = dict(bound.arguments)
+            arguments.pop(next(iter(signature.parameters)), None)  # self
+            check_arguments(cls, arguments)
         instance = super().__call__(*args, **kwargs)
-        bound = inspect.signature(cls.__init__).bind(instance, *args, **kwargs)  # type: ignore[misc]
-        arguments = dict(bound.arguments)
-        arguments.pop(next(iter(bound.signature.parameters)), None)  # self
+        if bound is None:  # an __init__ that accepted what its signature does not say
+            bound = signature.bind(instance, *args, **kwargs)
+            arguments = dict(bound.arguments)
+            arguments.pop(next(iter(signature.parameters)), None)
         instance.__dict__["init_arguments"] = arguments
         return instance
 
@@ -97,24 +109,33 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
             A list of ints, or a dict of them for multi-output modules.
         """
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Save to ``directory`` as config.json + model.safetensors (see :mod:`obsnets.saving`)."""
+    def save_pretrained(self, directory: str | Path, *, overwrite: bool = False) -> Path:
+        """Save to ``directory`` as config.json + model.safetensors (see :mod:`obsnets.saving`).
+
+        ``overwrite=True`` also replaces a folder that holds anything but an obsnets model.
+        """
         from obsnets.saving import save_pretrained
 
-        return save_pretrained(self, directory)
+        return save_pretrained(self, directory, overwrite=overwrite)
 
     @classmethod
     def from_pretrained(
-        cls: type[ModuleT], directory: str | Path, map_location: str = "cpu"
+        cls: type[ModuleT],
+        directory: str | Path,
+        map_location: str = "cpu",
+        *,
+        trust_code: bool = False,
     ) -> ModuleT:
         """Load a model saved with :meth:`save_pretrained`; it must be an instance of ``cls``.
 
         Returned in eval mode, like :func:`obsnets.load`; call ``.train()`` to fine-tune.
+        ``trust_code`` is :func:`obsnets.load`'s: off by default, loading imports only what
+        installed plugins declare.
         """
         from obsnets.errors import ConfigError
         from obsnets.saving import load
 
-        model = load(directory, map_location=map_location)
+        model = load(directory, map_location=map_location, trust_code=trust_code)
         if not isinstance(model, cls):
             raise ConfigError(
                 f"{str(directory)!r} holds a {type(model).__name__}, not a {cls.__name__}; "

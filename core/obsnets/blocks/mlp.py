@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,8 +10,9 @@ import torch
 from torch import nn
 
 from obsnets.bases.module import Module
-from obsnets.errors import ConfigError, ShapeError, format_shape
+from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, format_shape
 from obsnets.torch_classes import torch_module_class
+from obsnets.validation import check_allocation
 
 __all__ = ["MLP"]
 
@@ -20,6 +22,20 @@ def _named_class(value: type[nn.Module] | str, what: str) -> type[nn.Module]:
     if found is None:
         raise ConfigError(f"{what} must name a torch.nn module class; got None.")
     return found
+
+
+def _made(argument: str, factory: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
+    """``factory(*args, **kwargs)``, its refusal of those arguments named as MLP's ``argument``."""
+    try:
+        return factory(*args, **kwargs)
+    except TypeError as error:
+        given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        raise InvalidKwargsError(
+            f"MLP: {argument} {getattr(factory, '__name__', factory)!r} cannot be called as "
+            f"{argument}({given}): {error}. Give a layer class taking (in_features, "
+            f"out_features, **layer_func_kwargs) for layer_func, and activation classes that "
+            f"take no arguments."
+        ) from error
 
 
 class MLP(Module):
@@ -69,19 +85,23 @@ class MLP(Module):
             )
         self._input_dim = int(input_dim)
         self._output_dim = int(output_dim)
+        sizes = [self._input_dim, *map(int, layer_dims), self._output_dim]
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
+            check_allocation("MLP", f"layer {i} ({d_in} x {d_out} weights)", d_in * d_out)
         layers: list[nn.Module] = []
         previous = self._input_dim
+        extra = dict(layer_func_kwargs or {})
         for i, dim in enumerate(layer_dims):
-            layers.append(make_layer(previous, dim, **(layer_func_kwargs or {})))
+            layers.append(_made("layer_func", make_layer, previous, dim, **extra))
             if normalization:
                 layers.append(nn.LayerNorm(dim))
-            layers.append(make_activation())
+            layers.append(_made("activation", make_activation))
             if dropouts is not None and dropouts[i] > 0.0:
                 layers.append(nn.Dropout(dropouts[i]))
             previous = dim
-        layers.append(make_layer(previous, self._output_dim))
+        layers.append(_made("layer_func", make_layer, previous, self._output_dim))
         if make_output_activation is not None:
-            layers.append(make_output_activation())
+            layers.append(_made("output_activation", make_output_activation))
         self._model = nn.Sequential(*layers)
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:

@@ -10,7 +10,8 @@ from torch import nn
 
 from obsnets.bases.module import Module
 from obsnets.blocks.time_distributed import time_distributed
-from obsnets.errors import ConfigError, ShapeError, format_shape, suggestion
+from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, format_shape, suggestion
+from obsnets.validation import check_allocation, check_probability
 
 __all__ = ["RNNState", "RNN_Base"]
 
@@ -18,6 +19,33 @@ RNNState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 """An LSTM state ``(h, c)`` or a GRU state ``h``, each ``(num_layers * num_dirs, B, H)``."""
 
 _RNN_TYPES = {"LSTM": nn.LSTM, "GRU": nn.GRU}
+
+
+_RNN_OPTIONS = ("bias", "dropout", "bidirectional")
+"""The ``rnn_kwargs`` RNN_Base passes on: sizes and layers are its own arguments, and an LSTM's
+``proj_size`` would change the output size that ``output_shape`` reports."""
+
+
+def _checked_rnn_kwargs(rnn_type: str, rnn_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """``rnn_kwargs`` checked before torch sees them (torch's errors name no argument)."""
+    kwargs = dict(rnn_kwargs or {})
+    valid = _RNN_OPTIONS
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        hints = "".join(suggestion(str(k), valid) for k in unknown)
+        raise ConfigError(
+            f"RNN_Base: rnn_kwargs has key(s) {', '.join(map(repr, unknown))} that an "
+            f"{rnn_type} does not take here.{hints} Valid keys: {', '.join(valid)} (sizes "
+            f"and layers come from rnn_hidden_dim and rnn_num_layers)."
+        )
+    for name in ("bias", "bidirectional"):
+        if name in kwargs and not isinstance(kwargs[name], bool):
+            raise InvalidKwargsError(
+                f"RNN_Base: rnn_kwargs[{name!r}] must be true or false; got {kwargs[name]!r}."
+            )
+    if "dropout" in kwargs:
+        check_probability("RNN_Base", "rnn_kwargs['dropout']", kwargs["dropout"])
+    return kwargs
 
 
 class RNN_Base(Module):
@@ -51,12 +79,21 @@ class RNN_Base(Module):
                 f"RNN_Base: rnn_type must be 'LSTM' or 'GRU'; got {rnn_type!r}."
                 f"{suggestion(str(rnn_type).upper(), _RNN_TYPES)}"
             )
-        kwargs = dict(rnn_kwargs or {})
+        kwargs = _checked_rnn_kwargs(rnn_type, rnn_kwargs)
         self._rnn_type = rnn_type
         self._input_dim = int(input_dim)
         self._hidden_dim = int(rnn_hidden_dim)
         self._num_layers = int(rnn_num_layers)
         self._num_directions = 2 if kwargs.get("bidirectional", False) else 1
+        # Each layer holds gates * H * (D_in + H) weights (D_in of later layers: dirs * H).
+        gates = 4 if rnn_type == "LSTM" else 3
+        widest_input = max(self._input_dim, 2 * self._hidden_dim)
+        check_allocation(
+            "RNN_Base",
+            f"an {rnn_type} with rnn_num_layers={self._num_layers}, "
+            f"rnn_hidden_dim={self._hidden_dim}, input_dim={self._input_dim}",
+            self._num_layers * gates * self._hidden_dim * (widest_input + self._hidden_dim),
+        )
         self.per_step_net = per_step_net
         self.nets = _RNN_TYPES[rnn_type](
             input_size=self._input_dim,

@@ -13,12 +13,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from obsnets.cli.arguments import bounded_int
 from obsnets.cli.model_files import recognise_model_file
 from obsnets.cli.output import print_json
+from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.config import build_from_config, load_config
 from obsnets.encoders.summary import example_inputs, format_summary, summarize
 
-__all__ = ["add_parser", "run"]
+__all__ = ["MAX_BATCH_SIZE", "add_parser", "run"]
+
+MAX_BATCH_SIZE = 1024
+"""The forward pass only shows shapes; larger batches only risk running out of memory."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,8 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "recognises (robomimic checkpoint .pth)",
     )
     parser.add_argument("--summary", action="store_true", help="print the per-key table")
-    parser.add_argument("--batch-size", type=int, default=2, help="forward-pass batch size")
+    parser.add_argument(
+        "--batch-size",
+        type=bounded_int(1, MAX_BATCH_SIZE),
+        default=2,
+        help="forward-pass batch size (default %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_trust_code_argument(parser)
     parser.set_defaults(run=run)
 
 

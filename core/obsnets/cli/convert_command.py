@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from obsnets.cli.arguments import check_writable_folder
 from obsnets.cli.model_files import open_model_file
 from obsnets.errors import ConfigError
 from obsnets.saving import save_pretrained
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run(args: argparse.Namespace) -> int:
     """Open, pick the networks, save each."""
+    check_writable_folder(args.out, "--out")  # before the file is read and converted
     opened = open_model_file(args.file)
     networks = opened["networks"]
     if args.network is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from obsnets.demo.run import run_demo
+from obsnets.cli.arguments import bounded_int, check_writable_folder
+from obsnets.demo.run import LIMITS, PRECISIONS, run_demo
 
 __all__ = ["add_parser", "run"]
 
@@ -19,19 +20,47 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "CropRandomizer + GMMActorNetwork), run it closed loop and compare with a random "
         "policy. Writes config.json, the saved model, learning_curve.png and rollouts.png.",
     )
-    parser.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--steps",
+        type=bounded_int(*LIMITS["steps"]),
+        default=1000,
+        help="training steps (default %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=bounded_int(*LIMITS["seed"]),
+        default=0,
+        help="random seed (default %(default)s)",
+    )
     parser.add_argument(
         "--out", default="reports/demo", help="report folder (default reports/demo)"
     )
     parser.add_argument("--config", help="network config JSON (default: the bundled one)")
-    parser.add_argument("--episodes", type=int, default=150, help="expert demonstrations")
-    parser.add_argument("--eval-episodes", type=int, default=100, help="evaluation episodes")
+    parser.add_argument(
+        "--episodes",
+        type=bounded_int(*LIMITS["episodes"]),
+        default=150,
+        help="expert demonstrations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--eval-episodes",
+        type=bounded_int(*LIMITS["eval_episodes"]),
+        default=100,
+        help="evaluation episodes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="train and evaluate in fp32 or under bf16 autocast (default %(default)s; bf16 is "
+        "faster only on CPUs with native bf16, AVX512-BF16 or AMX)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print its results."""
+    check_writable_folder(args.out, "--out")  # before minutes of training, not after
     result = run_demo(
         steps=args.steps,
         seed=args.seed,
@@ -39,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.config,
         episodes=args.episodes,
         eval_episodes=args.eval_episodes,
+        precision=args.precision,
     )
     print(
         f"trained {len(result.losses)} steps at {result.steps_per_second:.1f} steps/s, "

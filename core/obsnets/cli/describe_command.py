@@ -8,6 +8,7 @@ from typing import Any
 
 from obsnets.building import constructor_parameters, init_signature
 from obsnets.cli.output import print_json
+from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.registry import registry
 
 __all__ = ["add_parser", "describe", "run"]
@@ -21,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("name", help="plain or qualified component name")
     parser.add_argument("--kind", help="restrict the lookup to one kind")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_trust_code_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -14,7 +14,9 @@ from typing import Any
 from torch import nn
 
 from obsnets.cli.model_files import open_model_file
+from obsnets.cli.needed_imports import needed_imports
 from obsnets.cli.output import print_json, print_table
+from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.saving import read_saved_config
 
 __all__ = ["add_parser", "run"]
@@ -34,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="directory written by save_pretrained, or a model file (robomimic .pth)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_trust_code_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -77,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.directory).is_file():
         return _run_model_file(args.directory, args.json)
     config = read_saved_config(args.directory)
+    imports = needed_imports(config)
     if args.json:
-        print_json(config)
+        print_json({**config, "imports": imports})
         return 0
     component = config["component"]
     tensors = config["weights"]["tensors"]
@@ -97,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     print("kwargs:")
     for name, value in component["kwargs"].items():
         print(f"  {name} = {value!r}")
+    print()
+    print_table(["name", "module", "import"], [tuple(row.values()) for row in imports])
     return 0
 
 

@@ -7,7 +7,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from obsnets.errors import ObsnetsError
+from obsnets.cli.exit_status import (
+    DEBUG_ENV,
+    EXIT_USER_ERROR,
+    debug_requested,
+    quiet_on_closed_stdout,
+    report_errors,
+)
+from obsnets.trust import trusting_code
 
 __all__ = ["build_parser", "main"]
 
@@ -18,6 +25,7 @@ COMMAND_MODULES = (
     "obsnets.cli.build_command",
     "obsnets.cli.inspect_command",
     "obsnets.cli.convert_command",
+    "obsnets.cli.export_command",
     "obsnets.cli.new_plugin_command",
     "obsnets.cli.show_randomizer",
     "obsnets.cli.demo_command",
@@ -31,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plugin-based PyTorch networks for robot learning: inspect plugins and "
         "components, build networks from configs.",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"print the traceback of an error (also: {DEBUG_ENV}=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(subparsers)
@@ -38,22 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; errors obsnets raises on purpose become a message and exit status 2."""
+    """Run the CLI; see :mod:`obsnets.cli.exit_status` for what each exit status means."""
+    return quiet_on_closed_stdout(lambda: _parse_and_run(argv))
+
+
+def _parse_and_run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
         parser.print_help()
-        return 2
-    try:
-        return int(args.run(args))
-    except ObsnetsError as exc:
-        print(f"obsnets {args.command}: error: {exc}", file=sys.stderr)
-        cause = exc.__cause__
-        if cause is not None:
-            # first line only: causes from other libraries (torch.load) span many lines
-            first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-            print(f"  caused by {type(cause).__name__}: {first}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
+
+    def work() -> int:
+        # The one place a command's --trust-code takes effect: every name it resolves.
+        with trusting_code(getattr(args, "trust_code", False)):
+            return int(args.run(args))
+
+    return report_errors(args.command, work, debug=args.debug or debug_requested())
 
 
 if __name__ == "__main__":

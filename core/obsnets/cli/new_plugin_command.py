@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 
+from obsnets.cli.arguments import check_writable_folder
 from obsnets.scaffold import SCAFFOLD_KINDS, create_plugin
 
 __all__ = ["add_parser", "run"]
@@ -47,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run(args: argparse.Namespace) -> int:
     """Write the distribution and say what to do next."""
+    # the default target, ./obsnets-NAME, is created in the current folder
+    check_writable_folder(args.directory or Path.cwd(), "--dir")
     names, target, files = create_plugin(args.name, args.kind, args.directory, args.class_name)
     where = shlex.quote(str(target))
     print(f"Created {names.distribution} in {target}/ with {names.kind} {names.class_name}:")

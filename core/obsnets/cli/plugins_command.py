@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  module: {plugin.module}")
         if plugin.reason:
             print(f"  {'error' if plugin.status == 'failed' else 'note'}: {plugin.reason}")
+        for hook, error in plugin.hook_errors.items():
+            print(f"  hook error (skipped since): {hook}: {error}")
         for kind, name in sorted(plugin.components):
             print(f"  - {kind:<13} {name}")
     return 0

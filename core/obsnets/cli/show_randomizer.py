@@ -20,11 +20,25 @@ import torch
 
 from obsnets.bases import Randomizer
 from obsnets.building import build_component
+from obsnets.cli.arguments import bounded_int, check_writable_file
+from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.errors import ConfigError, ObsnetsError, ShapeError, format_shape
 
-__all__ = ["PADDING", "add_parser", "grid_size", "render_grid", "run"]
+__all__ = [
+    "MAX_BATCH_VALUES",
+    "MAX_SAMPLES",
+    "PADDING",
+    "add_parser",
+    "grid_size",
+    "render_grid",
+    "run",
+]
 
 COMMAND = "show-randomizer"
+MAX_SAMPLES = 64
+"""Rows of the grid; a picture, not a dataset."""
+MAX_BATCH_VALUES = 2**27
+"""Largest input batch (samples x C x H x W values, 512 MiB as float32) run through forward_in."""
 PADDING = 4
 """Pixels of background between tiles and around the grid."""
 BACKGROUND = 255
@@ -47,8 +61,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         default="{}",
         help="randomizer keyword arguments as a JSON object, e.g. '{\"crop_height\": 64}'",
     )
-    parser.add_argument("--samples", type=int, default=4, help="rows of the grid (default 4)")
-    parser.add_argument("--seed", type=int, default=None, help="seed torch (and random) first")
+    parser.add_argument(
+        "--samples",
+        type=bounded_int(1, MAX_SAMPLES),
+        default=4,
+        help="rows of the grid (default %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=bounded_int(0, 2**32 - 1), default=None, help="seed torch (and random) first"
+    )
     parser.add_argument(
         "--mode",
         choices=("train", "eval"),
@@ -56,6 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="module mode to run forward_in in (default train: the random path)",
     )
     parser.add_argument("--out", required=True, type=Path, help="output PNG file")
+    add_trust_code_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -123,7 +145,7 @@ def _load_image(path: Path) -> torch.Tensor:
     try:
         with Image.open(path) as opened:
             picture = opened.convert("L" if opened.mode in ("1", "L", "I", "F") else "RGB")
-    except OSError as exc:
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ConfigError(f"Cannot read image {str(path)!r}: {exc}") from exc
     pixels = torch.from_numpy(np.asarray(picture).copy())  # (H, W) or (H, W, 3) uint8
     pixels = pixels.unsqueeze(-1) if pixels.dim() == 2 else pixels
@@ -135,6 +157,8 @@ def _parse_kwargs(text: str) -> dict[str, Any]:
         kwargs = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--kwargs is not valid JSON ({exc}): {text!r}") from exc
+    except RecursionError as exc:
+        raise ConfigError("--kwargs is nested too deeply to be keyword arguments.") from exc
     if not isinstance(kwargs, dict):
         raise ConfigError(f"--kwargs must be a JSON object, got {text!r}.")
     return kwargs
@@ -146,11 +170,16 @@ def _show(args: argparse.Namespace) -> str:
     except ImportError as exc:
         raise ConfigError("show-randomizer needs Pillow: pip install pillow") from exc
 
-    if args.samples < 1:
-        raise ConfigError(f"--samples must be at least 1, got {args.samples}.")
+    check_writable_file(args.out, "--out")
     kwargs = _parse_kwargs(args.kwargs)
     image = _load_image(args.image)
     shape = list(image.shape)
+    if args.samples * image.numel() > MAX_BATCH_VALUES:
+        raise ConfigError(
+            f"{args.samples} copies of a {format_shape(shape)} image are "
+            f"{args.samples * image.numel():,} values, more than {MAX_BATCH_VALUES:,}: "
+            f"use fewer --samples or a smaller image."
+        )
     given = kwargs.get("input_shape", shape)
     if not isinstance(given, (list, tuple)) or list(given) != shape:
         raise ConfigError(

@@ -10,6 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from obsnets.bases import EncoderCore, PoolBase
+from obsnets.demo.policy_protocol import policy_horizons
 from obsnets.demo.reach_task import ReachTask
 
 __all__ = ["draw_learning_curve", "draw_rollouts", "spatial_keypoints"]
@@ -39,7 +40,7 @@ def draw_learning_curve(
     draw.rectangle([margin, margin, width - margin, height - margin], outline="black")
     draw.line([point(i, v) for i, v in enumerate(values)], fill=(180, 200, 230), width=1)
     draw.line([point(i + window - 1, v) for i, v in enumerate(smooth)], fill=(20, 60, 160), width=2)
-    draw.text((margin, 15), "training loss (negative log-likelihood) per step", fill="black")
+    draw.text((margin, 15), "training loss per step", fill="black")
     draw.text((5, margin - 5), f"{high:.2f}", fill="black")
     draw.text((5, height - margin - 5), f"{low:.2f}", fill="black")
     draw.text((width - margin - 30, height - margin + 10), f"{len(values)}", fill="black")
@@ -58,6 +59,10 @@ def spatial_keypoints(policy: torch.nn.Module, obs: dict[str, torch.Tensor]) -> 
     cores = [m for m in policy.modules() if isinstance(m, EncoderCore)]
     if not pools or not cores:
         return None
+    frames = policy_horizons(policy).observation
+    batch = next(iter(obs.values())).shape[0]
+    if frames is not None:  # the same frame as the whole history
+        obs = {k: v.unsqueeze(1).expand(-1, frames, *v.shape[1:]) for k, v in obs.items()}
     captured: list[torch.Tensor] = []
     handle = pools[0].register_forward_hook(lambda _m, _i, out: captured.append(out))
     try:
@@ -67,10 +72,11 @@ def spatial_keypoints(policy: torch.nn.Module, obs: dict[str, torch.Tensor]) -> 
         handle.remove()
     if not captured or captured[0].dim() != 3 or captured[0].shape[-1] != 2:
         return None
+    points = captured[0].reshape(batch, -1, *captured[0].shape[1:])[:, -1]  # the latest frame
     crop_h, crop_w = cores[0].input_shape[-2:]
     full = next(iter(obs.values())).shape[-1]
     offset = np.array([(full - crop_w) // 2, (full - crop_h) // 2], dtype=np.float64)
-    keypoints = captured[0].numpy().astype(np.float64)
+    keypoints = points.numpy().astype(np.float64)
     return offset + (keypoints + 1.0) / 2.0 * np.array([crop_w, crop_h])
 
 

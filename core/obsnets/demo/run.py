@@ -1,7 +1,8 @@
 """The demo pipeline: demonstrations -> a policy from a config -> training -> closed-loop tests.
 
 Every network in it is named in a JSON config and built through the registry; the demo itself
-imports no plugin.
+imports no plugin. How a policy is trained and run (a likelihood or its own loss, single steps
+or observation histories and action chunks) follows :mod:`obsnets.demo.policy_protocol`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,32 @@ import numpy as np
 import torch
 
 from obsnets.config import build_from_config, load_config
+from obsnets.demo.policy_protocol import policy_horizons, policy_loss, trains_by_loss
 from obsnets.demo.reach_task import ReachTask
 from obsnets.demo.report import draw_learning_curve, draw_rollouts
+from obsnets.demo.windows import window_rows
+from obsnets.errors import ConfigError
 from obsnets.saving import save_pretrained
 
-__all__ = ["DEFAULT_CONFIG", "DemoResult", "run_demo"]
+__all__ = ["DEFAULT_CONFIG", "LIMITS", "PRECISIONS", "DemoResult", "autocast_cpu", "run_demo"]
 
 IMAGE_KEY, POSITION_KEY = "agentview_image", "agent_pos"
 DEFAULT_CONFIG = "reach_gmm_policy.json"
+RECORDED_ROLLOUTS = 6
+LIMITS: dict[str, tuple[int, int]] = {
+    "steps": (1, 1_000_000),
+    "seed": (0, 2**32 - 1),
+    "episodes": (1, 1_000),  # about 2.5 MB of images per demonstration
+    "eval_episodes": (1, 5_000),  # every step renders all episodes at once
+    "batch_size": (1, 4_096),
+}
+"""Inclusive range of each integer argument of :func:`run_demo` (the CLI's ranges too)."""
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast_cpu(precision: str) -> torch.autocast:
+    """bf16 autocast on the CPU for ``precision="bf16"``; a disabled one for ``"fp32"``."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 @dataclass
@@ -47,24 +66,45 @@ class DemoResult:
     output_dir: Path | None = None
 
 
-def bundled_config() -> dict[str, Any]:
-    """The demo's default network config (an image GMM policy)."""
-    text = resources.files("obsnets.examples").joinpath(DEFAULT_CONFIG).read_text()
+def bundled_config(name: str = DEFAULT_CONFIG) -> dict[str, Any]:
+    """A network config bundled with obsnets: by default the demo's image GMM policy;
+    ``"reach_diffusion_policy.json"`` is an image diffusion policy (needs obsnets-diffusion)."""
+    text = resources.files("obsnets.examples").joinpath(name).read_text()
     return dict(json.loads(text))
+
+
+def demo_config(config_path: str | Path | None) -> dict[str, Any]:
+    """The config to train: a JSON file, else a bundled config's file name (see
+    :func:`bundled_config`), else the default bundled one."""
+    if not config_path:
+        return bundled_config()
+    name = str(config_path)
+    if not Path(name).exists() and Path(name).name == name:  # a bare file name
+        bundled = resources.files("obsnets.examples").joinpath(name)
+        if bundled.is_file():
+            return bundled_config(name)
+    return load_config(config_path)
 
 
 def collect_demonstrations(
     task: ReachTask, rng: np.random.Generator, episodes: int
 ) -> dict[str, np.ndarray]:
-    """Roll the expert out; returns images ``(N, 3, H, W)``, positions and actions ``(N, 2)``."""
+    """Roll the expert out.
+
+    Returns:
+        Images ``(N, 3, H, W)``, positions and actions ``(N, 2)``, and each row's
+        ``"episode"`` and ``"step"`` ``(N,)``.
+    """
     agents, targets = task.reset(rng, episodes)
-    images, positions, actions = [], [], []
+    images, positions, actions, episode_ids, steps = [], [], [], [], []
     active = np.ones(episodes, dtype=bool)
-    for _ in range(task.max_steps):
+    for step in range(task.max_steps):
         expert = task.expert_actions(agents, targets)
         images.append(task.render(agents[active], targets[active]))
         positions.append(agents[active])
         actions.append(expert[active])
+        episode_ids.append(np.flatnonzero(active))
+        steps.append(np.full(int(active.sum()), step))
         agents = task.step(agents, expert)
         active &= ~task.reached(agents, targets)
         if not active.any():
@@ -73,6 +113,8 @@ def collect_demonstrations(
         IMAGE_KEY: np.concatenate(images),
         POSITION_KEY: np.concatenate(positions),
         "actions": np.concatenate(actions),
+        "episode": np.concatenate(episode_ids),
+        "step": np.concatenate(steps),
     }
 
 
@@ -83,13 +125,23 @@ def train(
     batch_size: int,
     generator: torch.Generator,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> tuple[list[float], float]:
-    """Behaviour cloning: maximise the GMM log-likelihood of expert actions.
+    """Behaviour cloning with the policy's loss (see :func:`policy_loss`).
+
+    With ``precision="bf16"`` the forward pass and loss run under bf16 autocast (the
+    weights and the optimiser stay float32).
+
+    Policies with horizons get observation histories ``(B, To, ...)`` and action chunks
+    ``(B, Tp, A)`` cut from the demonstrations' episodes.
 
     Returns:
         The loss per step and the training steps per second.
     """
     tensors = {k: torch.from_numpy(v) for k, v in data.items()}
+    horizons = policy_horizons(policy)
+    obs_rows = _rows(data, horizons.observation, first=1 - (horizons.observation or 1))
+    action_rows = _rows(data, horizons.prediction, first=0)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)
     policy.train()
     losses: list[float] = []
@@ -97,9 +149,11 @@ def train(
     count = len(tensors["actions"])
     for step in range(steps):
         index = torch.randint(count, (batch_size,), generator=generator)
-        obs = {IMAGE_KEY: tensors[IMAGE_KEY][index], POSITION_KEY: tensors[POSITION_KEY][index]}
-        distribution = policy.forward_train(obs_dict=obs)  # type: ignore[operator]
-        loss = -distribution.log_prob(tensors["actions"][index]).mean()
+        obs_index = index if obs_rows is None else obs_rows[index]  # (B,) or (B, To)
+        obs = {k: tensors[k][obs_index] for k in (IMAGE_KEY, POSITION_KEY)}
+        action_index = index if action_rows is None else action_rows[index]  # (B,) or (B, Tp)
+        with autocast_cpu(precision):
+            loss = policy_loss(policy, obs, tensors["actions"][action_index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -137,13 +191,29 @@ def evaluate(
 
 
 def policy_actor(policy: torch.nn.Module) -> Any:
-    """Wrap a policy as ``act(images, positions) -> actions`` in eval mode."""
+    """Wrap a policy as ``act(images, positions) -> actions`` in eval mode, for one run of
+    :func:`evaluate` (fresh episodes start together).
+
+    A policy with an observation horizon sees the last ``To`` frames (the first repeated
+    before the start); one with an action horizon is asked every ``Ta`` steps and its actions
+    are executed in order.
+    """
+    horizons = policy_horizons(policy)
+    frames: list[dict[str, torch.Tensor]] = []
+    planned: list[np.ndarray] = []  # actions still to execute, each (n, 2)
 
     @torch.no_grad()
     def act(images: np.ndarray, positions: np.ndarray) -> np.ndarray:
         policy.eval()
         obs = {IMAGE_KEY: torch.from_numpy(images), POSITION_KEY: torch.from_numpy(positions)}
-        return policy(obs_dict=obs).numpy()
+        if horizons.observation is not None:
+            frames[:] = [*(frames or [obs] * horizons.observation)[1:], obs]
+            obs = {k: torch.stack([f[k] for f in frames], dim=1) for k in obs}  # (n, To, ...)
+        if horizons.action is None:
+            return policy(obs_dict=obs).numpy()
+        if not planned:
+            planned.extend(policy(obs_dict=obs).numpy().swapaxes(0, 1))  # Ta x (n, 2)
+        return planned.pop(0)
 
     return act
 
@@ -157,6 +227,7 @@ def run_demo(
     eval_episodes: int = 100,
     batch_size: int = 32,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> DemoResult:
     """Generate demonstrations, train a policy from a config, evaluate it, write a report.
 
@@ -164,25 +235,47 @@ def run_demo(
         steps: Training steps.
         seed: Seeds data, weights, training order and evaluation episodes.
         output_dir: Report folder (config.json, model/, learning_curve.png, rollouts.png).
-        config_path: A network config (JSON) to use instead of the bundled one.
+        config_path: A network config (JSON) to use instead of the bundled one, or the file
+            name of another bundled config (``"reach_diffusion_policy.json"``).
         episodes: Expert demonstrations to collect.
         eval_episodes: Closed-loop evaluation episodes for each policy.
         batch_size: Training batch size.
         progress: Show a progress bar on stderr.
+        precision: ``"fp32"``, or ``"bf16"`` to train and evaluate under bf16 autocast.
+
+    Raises:
+        ConfigError: an integer argument outside its range in :data:`LIMITS`, an unknown
+            ``precision``, or a config
+            that does not build a policy with ``forward_train`` and 2-D actions (both found
+            before any data is collected).
     """
+    _check_limits(
+        steps=steps,
+        seed=seed,
+        episodes=episodes,
+        eval_episodes=eval_episodes,
+        batch_size=batch_size,
+    )
+    if precision not in PRECISIONS:
+        raise ConfigError(f"run_demo: precision must be one of {PRECISIONS}, got {precision!r}.")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     task = ReachTask()
-    config = load_config(config_path) if config_path else bundled_config()
+    config = demo_config(config_path)
+    policy = _demo_policy(config)
     data = collect_demonstrations(task, rng, episodes)
-    policy = build_from_config(config)
     losses, rate = train(
-        policy, data, steps, batch_size, torch.Generator().manual_seed(seed), progress
+        policy, data, steps, batch_size, torch.Generator().manual_seed(seed), progress, precision
     )
     eval_seed = seed + 1
-    success, trajectories = evaluate(
-        task, policy_actor(policy), np.random.default_rng(eval_seed), eval_episodes, record=6
-    )
+    with autocast_cpu(precision):
+        success, trajectories = evaluate(
+            task,
+            policy_actor(policy),
+            np.random.default_rng(eval_seed),
+            eval_episodes,
+            record=min(RECORDED_ROLLOUTS, eval_episodes),
+        )
     random_rng = np.random.default_rng(seed + 2)
     random_success, _ = evaluate(
         task,
@@ -197,6 +290,44 @@ def run_demo(
     draw_learning_curve(losses, output / "learning_curve.png")
     draw_rollouts(policy, task, trajectories, output / "rollouts.png")
     return DemoResult(success, random_success, losses, rate, output)
+
+
+def _check_limits(**values: int) -> None:
+    for name, value in values.items():
+        low, high = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(
+                f"run_demo: {name} must be an integer from {low:,} to {high:,}, got {value!r}."
+            )
+
+
+def _demo_policy(config: dict[str, Any]) -> torch.nn.Module:
+    """Build the config's network; it must be a policy the demo can train and run."""
+    policy = build_from_config(config)
+    if not (trains_by_loss(policy) or callable(getattr(policy, "forward_train", None))):
+        raise ConfigError(
+            f"The demo trains a policy network by its training_loss(obs_dict, actions) or by "
+            f"the likelihood of forward_train's distribution (e.g. GMMActorNetwork, "
+            f"DiffusionPolicyNetwork); the config builds {type(policy).__name__}, which has "
+            f"neither."
+        )
+    policy_horizons(policy)  # a malformed horizon fails here, before any data is collected
+    ac_dim = getattr(policy, "ac_dim", None)
+    if ac_dim != 2:
+        raise ConfigError(
+            f"The demo's actions are 2-D velocities: the config's {type(policy).__name__} "
+            f"needs ac_dim 2, got {ac_dim!r}."
+        )
+    return policy
+
+
+def _rows(data: dict[str, np.ndarray], length: int | None, first: int) -> torch.Tensor | None:
+    """Rows ``(N, length)`` of steps ``first .. first + length - 1`` around each recorded row,
+    within its episode; ``None`` for single-step policies."""
+    if length is None:
+        return None
+    offsets = np.arange(first, first + length)
+    return torch.from_numpy(window_rows(data["episode"], data["step"], offsets))
 
 
 def _progress(step: int, total: int, loss: float, rate: float) -> None:

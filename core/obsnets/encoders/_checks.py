@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 from obsnets.errors import ConfigError, ShapeError
@@ -20,6 +21,7 @@ __all__ = [
     "as_group_shapes",
     "as_shape",
     "as_shape_mapping",
+    "dtype_error",
     "is_null_name",
     "module_class",
     "shape_text",
@@ -122,3 +124,48 @@ def as_group_shapes(
 def module_class(owner: str, what: str, value: Any) -> type[nn.Module] | None:
     """A ``torch.nn`` module class given as a class, a name (``"ReLU"``) or ``None``."""
     return torch_module_class(value, what=f"{owner} {what}")
+
+
+def dtype_error(
+    owner: str, network: nn.Module, inputs: Mapping[str, Any], error: Exception
+) -> ShapeError | None:
+    """For torch's error inside ``network``: an error naming the inputs of another dtype.
+
+    Called only once torch has raised, so a forward pays nothing for it.
+
+    Args:
+        owner: The component, for the message.
+        network: The module that raised; its first floating parameter gives the expected dtype.
+        inputs: Observation key (or group) -> tensor (or mapping of them), as given.
+        error: What torch raised.
+
+    Returns:
+        A :class:`ShapeError` naming the observations whose dtype differs from the network's,
+        or ``None`` when every input has the network's dtype (the error has another cause).
+    """
+    expected = next((p.dtype for p in network.parameters() if p.is_floating_point()), None)
+    wrong = {
+        name: x.dtype
+        for name, x in _tensors(inputs)
+        if expected is not None and x.dtype != expected
+    }
+    if not wrong:
+        return None
+    given = ", ".join(f"{name} is {dtype}" for name, dtype in wrong.items())
+    dtype = next(iter(wrong.values()))
+    return ShapeError(
+        f"{owner}: the network is {expected} but observation {given}; convert the inputs "
+        f"(x.to({expected})) or the model (model.to({dtype})). torch said: "
+        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+    )
+
+
+def _tensors(inputs: Mapping[str, Any], prefix: str = "") -> list[tuple[str, torch.Tensor]]:
+    found = []
+    for key, value in inputs.items():
+        name = f"{prefix}[{key!r}]" if prefix else repr(key)
+        if isinstance(value, torch.Tensor):
+            found.append((name, value))
+        elif isinstance(value, Mapping):
+            found.extend(_tensors(value, str(key)))
+    return found

@@ -56,9 +56,10 @@ def default_encoder_kwargs(modality: str) -> dict[str, Any]:
     Raises:
         ConfigError: no plugin offers defaults for ``modality``.
     """
-    from obsnets.plugins import get_plugin_manager
+    from obsnets.plugins import call_hook
 
-    answer = get_plugin_manager().hook.obsnets_encoder_defaults(modality=modality)
+    answers = call_hook("obsnets_encoder_defaults", modality=modality)  # errors isolated
+    answer = answers[0] if answers else None
     if answer is None and modality == "low_dim":
         answer = _LOW_DIM_DEFAULTS
     if answer is None:

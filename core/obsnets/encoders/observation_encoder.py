@@ -14,7 +14,14 @@ from torch import nn
 from obsnets.bases.network import NetworkBase
 from obsnets.blocks.key_module_dict import KeyModuleDict, name_of_key
 from obsnets.building import build_component, check_kwargs
-from obsnets.encoders._checks import as_shape, is_null_name, module_class, shape_text
+from obsnets.encoders._checks import (
+    as_shape,
+    dtype_error,
+    is_null_name,
+    module_class,
+    shape_text,
+)
+from obsnets.encoders._key_specs import describe_keys, register_keys
 from obsnets.encoders._registration import (
     describe_net,
     indent,
@@ -52,6 +59,11 @@ class ObservationEncoder(NetworkBase):
     Args:
         feature_activation: Activation class (or ``torch.nn`` class name such as ``"ReLU"``)
             applied after each key's network; ``None`` for none.
+        obs_keys: Every key at once, as data: observation key -> ``{"shape": [...]}`` plus
+            what :meth:`register_obs_key` takes, with built components written as
+            ``{"class": name, "kwargs": {...}}`` (``"net"``, and each of ``"randomizers"``,
+            a list). The keys are registered in order and :meth:`make` is called. This is how
+            a saved encoder is rebuilt (see ``init_arguments``).
 
     Attributes (robomimic's, so state_dict keys match its checkpoints, e.g.
     ``obs_nets.agentview_image.backbone.nets.0.weight``): ``obs_shapes``,
@@ -69,6 +81,14 @@ class ObservationEncoder(NetworkBase):
     ``enc.obs_randomizers[key][0] = ...``, ``enc.activation = ...``, any nested
     replacement), deep copies and replicas run their own modules.
 
+    ``init_arguments`` (what saving writes as the config) is derived when read: the
+    arguments given, with ``obs_keys`` describing every registered key as it is now, a
+    module given as ``net=`` or a randomizer instance as its registered class and its own
+    ``init_arguments``. So an encoder assembled with :meth:`register_obs_key` saves and loads
+    back with the same modules and state_dict; a module that is not a registered component
+    (e.g. a plain ``torch.nn.Linear`` given as ``net=``) cannot be written, and saving
+    refuses it, naming the key.
+
     Differs from robomimic: user mistakes raise obsnets errors instead of ``assert``; a
     missing observation key names the registered keys; ``net_class`` resolves through the
     registry (any installed plugin's core, or a class object), with kwargs checked strictly
@@ -79,7 +99,11 @@ class ObservationEncoder(NetworkBase):
     (``benchmarks/mimo.py``).
     """
 
-    def __init__(self, feature_activation: type[nn.Module] | str | None = nn.ReLU) -> None:
+    def __init__(
+        self,
+        feature_activation: type[nn.Module] | str | None = nn.ReLU,
+        obs_keys: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.feature_activation = module_class(
             "ObservationEncoder", "feature_activation", feature_activation
@@ -96,6 +120,26 @@ class ObservationEncoder(NetworkBase):
         # (key, its name in obs_nets / obs_randomizers, per-sample shape), from registration
         self._inputs: tuple[tuple[str, str, torch.Size], ...] = ()
         self._locked = False
+        if obs_keys is not None:
+            register_keys(self, obs_keys)
+            self.make()
+
+    @property
+    def init_arguments(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this encoder as it is now.
+
+        Those given (recorded at construction), with ``obs_keys`` derived from the
+        registered keys and their live modules; a fresh dict at every read.
+        """
+        arguments = dict(self.__dict__.get("init_arguments", {}))
+        arguments.pop("obs_keys", None)
+        if self.obs_shapes:
+            arguments["obs_keys"] = describe_keys(self)
+        return arguments
+
+    @init_arguments.setter
+    def init_arguments(self, arguments: dict[str, Any]) -> None:
+        self.__dict__["init_arguments"] = arguments
 
     # -- registration ------------------------------------------------------------------------
 
@@ -164,10 +208,20 @@ class ObservationEncoder(NetworkBase):
                 f"{owner}({name!r}): give only one of net_class, net and share_net_from; got "
                 f"{' and '.join(chosen)}."
             )
+        if net_kwargs is not None and not isinstance(net_kwargs, Mapping):
+            raise ConfigError(
+                f"{owner}({name!r}): net_kwargs must be a mapping of keyword arguments; got "
+                f"{type(net_kwargs).__name__}."
+            )
         if net_kwargs and net_class is None:
             raise ConfigError(
                 f"{owner}({name!r}): net_kwargs are given but no net_class; name the encoder "
                 f"core they are for."
+            )
+        if share_net_from is not None and not isinstance(share_net_from, str):
+            raise ConfigError(
+                f"{owner}({name!r}): share_net_from must be the name of a registered key; got "
+                f"{share_net_from!r}."
             )
         rands = randomizer_list(name, randomizers, randomizer)
         net_input_shape = list(obs_shape)
@@ -263,12 +317,20 @@ class ObservationEncoder(NetworkBase):
         activation = modules.get("activation")
         lang = self._language_embedding(obs_dict) if LANG_EMB_KEY in self.obs_shapes else None
         features = []
+        batch, dtype = -1, None  # every key must match the first key's batch size and dtype
         for key, name, shape in self._inputs:
             if lang is not None and key == LANG_EMB_KEY:
                 continue  # conditions the networks; not a feature itself
             x = obs_dict.get(key)
-            if x is None or x.shape[1:] != shape:
+            # Cheap checks only (attributes, no pass over the values): this runs every step.
+            if not isinstance(x, torch.Tensor) or x.shape[1:] != shape:
                 self._raise_bad_input(key, shape, x, obs_dict)
+            if dtype is None:
+                if not x.is_floating_point():
+                    self._raise_bad_input(key, shape, x, obs_dict)
+                batch, dtype = x.shape[0], x.dtype
+            elif x.shape[0] != batch or x.dtype is not dtype:  # dtypes are singletons
+                self._raise_mismatch(key, shape, x, obs_dict)
             group = randomizers[name]
             # a ModuleList, or one randomizer that replaced it
             rands: Any = group._modules.values() if isinstance(group, nn.ModuleList) else (group,)
@@ -276,7 +338,13 @@ class ObservationEncoder(NetworkBase):
                 x = rand.forward_in(x)
             net = nets[name]
             if net is not None:
-                x = net(x, lang_emb=lang) if lang is not None and _takes_lang(net) else net(x)
+                try:
+                    x = net(x, lang_emb=lang) if lang is not None and _takes_lang(net) else net(x)
+                except RuntimeError as error:  # costs nothing unless raised
+                    clash = dtype_error("ObservationEncoder", net, {key: x}, error)
+                    if clash is not None:
+                        raise clash from error
+                    raise
                 if activation is not None:
                     x = activation(x)
             if rands:
@@ -310,10 +378,41 @@ class ObservationEncoder(NetworkBase):
                 f"the input dict. Registered keys: {list(self.obs_shapes)}; given keys: "
                 f"{list(obs_dict)}."
             )
-        got = f"a tensor of shape {tuple(x.shape)}" if hasattr(x, "shape") else repr(x)
+        if not isinstance(x, torch.Tensor):
+            raise ShapeError(
+                f"ObservationEncoder: observation {key!r} must be a torch.Tensor of shape "
+                f"{shape_text(shape, 'B')}; got {_described(x)}. Convert it first, e.g. "
+                f"torch.as_tensor(value, dtype=torch.float32)."
+            )
+        if x.shape[1:] != shape:
+            raise ShapeError(
+                f"ObservationEncoder: observation {key!r} must have shape "
+                f"{shape_text(shape, 'B')}; got a tensor of shape {tuple(x.shape)}."
+            )
         raise ShapeError(
-            f"ObservationEncoder: observation {key!r} must have shape "
-            f"{shape_text(shape, 'B')}; got {got}."
+            f"ObservationEncoder: observation {key!r} must be a floating-point tensor; got "
+            f"dtype {x.dtype}. Convert it first: images as x.float() / 255 (robomimic's "
+            f"process_obs), other values as x.float()."
+        )
+
+    def _raise_mismatch(
+        self, key: str, shape: torch.Size, x: torch.Tensor, obs_dict: Mapping[str, Any]
+    ) -> NoReturn:
+        """Raise for an input whose batch size or dtype differs from the first key's."""
+        if not x.is_floating_point():
+            self._raise_bad_input(key, shape, x, obs_dict)
+        first_key = next(k for k, _, _ in self._inputs if k != LANG_EMB_KEY)
+        first = obs_dict[first_key]
+        if x.shape[0] != first.shape[0]:
+            raise ShapeError(
+                f"ObservationEncoder: observation {key!r} has batch size {x.shape[0]} but "
+                f"{first_key!r} has {first.shape[0]}; every observation of one call must "
+                f"hold the same samples."
+            )
+        raise ShapeError(
+            f"ObservationEncoder: observation {key!r} has dtype {x.dtype} but {first_key!r} "
+            f"has {first.dtype}; give every observation the encoder's dtype (e.g. "
+            f"x.to(torch.float32)), or convert the model with .to(dtype)."
         )
 
     # -- shapes and printing -----------------------------------------------------------------
@@ -376,6 +475,14 @@ def _as_tuple(randomizers: nn.Module) -> tuple[Any, ...]:
     if isinstance(randomizers, nn.ModuleList):
         return tuple(randomizers._modules.values())
     return (randomizers,)
+
+
+def _described(value: Any) -> str:
+    """``"a numpy.ndarray of shape (2, 3)"``, ``"a list"``: what was given instead of a tensor."""
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    shape = getattr(value, "shape", None)
+    return f"a {name}" + (f" of shape {tuple(shape)}" if shape is not None else "")
 
 
 def _takes_lang(net: nn.Module | None) -> bool:

@@ -10,29 +10,28 @@ from torch import nn
 
 from obsnets.bases.network import NetworkBase
 from obsnets.blocks.mlp import MLP
-from obsnets.encoders._checks import as_group_shapes, as_shape_mapping
+from obsnets.encoders._checks import as_group_shapes, as_shape_mapping, dtype_error
 from obsnets.encoders.factory import ObsModalities
 from obsnets.encoders.group_encoder import ObservationGroupEncoder
 from obsnets.encoders.observation_decoder import ObservationDecoder
 from obsnets.errors import ConfigError
+from obsnets.validation import MAX_SIZE, check_int
 
 __all__ = ["MIMO_MLP", "add_output_head", "check_layer_dims"]
 
 
 def check_layer_dims(owner: str, what: str, layer_dims: Any) -> list[int]:
-    """Return ``layer_dims`` as a list of positive ints (possibly empty).
+    """Return ``layer_dims`` as a list of sizes in ``[1, MAX_SIZE]`` (possibly empty).
 
     Raises:
-        ConfigError: not a sequence of positive ints.
+        ConfigError: not a sequence, or a size out of range.
+        InvalidKwargsError: a size that is not an int.
     """
     if isinstance(layer_dims, str) or not isinstance(layer_dims, Sequence):
         raise ConfigError(f"{owner}: {what} must be a list of layer sizes; got {layer_dims!r}.")
-    if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in layer_dims):
-        raise ConfigError(
-            f"{owner}: {what} must hold positive ints (hidden layer sizes); got "
-            f"{list(layer_dims)!r}."
-        )
-    return [int(d) for d in layer_dims]
+    return [
+        check_int(owner, f"{what}[{i}]", d, low=1, high=MAX_SIZE) for i, d in enumerate(layer_dims)
+    ]
 
 
 def add_output_head(
@@ -141,9 +140,15 @@ class MIMO_MLP(NetworkBase):
         nets: dict[str, Any] = self._modules["nets"]._modules  # type: ignore[union-attr]
         features = nets["encoder"](**inputs)
         mlp = nets.get("mlp")
-        if mlp is not None:
-            features = mlp(features)
-        return nets["decoder"](features)
+        try:  # costs nothing unless torch raises
+            if mlp is not None:
+                features = mlp(features)
+            return nets["decoder"](features)
+        except RuntimeError as error:
+            clash = dtype_error(type(self).__name__, self, inputs, error)
+            if clash is not None:
+                raise clash from error
+            raise
 
     def _to_string(self) -> str:
         """Extra text for ``repr`` (subclasses override, e.g. ``"action_dim=7"``)."""

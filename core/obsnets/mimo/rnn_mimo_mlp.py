@@ -12,10 +12,10 @@ from obsnets.bases.module_aliases import AliasedModule, StateDictAlias
 from obsnets.bases.network import NetworkBase
 from obsnets.blocks.rnn import RNN_Base, RNNState
 from obsnets.blocks.time_distributed import time_distributed
-from obsnets.encoders._checks import as_group_shapes, as_shape_mapping, shape_text
+from obsnets.encoders._checks import as_group_shapes, as_shape_mapping, dtype_error, shape_text
 from obsnets.encoders.factory import ObsModalities
 from obsnets.encoders.group_encoder import ObservationGroupEncoder
-from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError
+from obsnets.errors import InvalidKwargsError, ShapeError
 from obsnets.mimo.mimo_mlp import add_output_head, check_layer_dims
 
 __all__ = ["RNN_MIMO_MLP"]
@@ -86,11 +86,7 @@ class RNN_MIMO_MLP(AliasedModule, NetworkBase):
         )
         self.output_shapes = as_shape_mapping(owner, "output_shapes", output_shapes)
         dims = check_layer_dims(owner, "mlp_layer_dims", mlp_layer_dims)
-        for name, value in (("rnn_hidden_dim", rnn_hidden_dim), ("rnn_num_layers", rnn_num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{owner}: {name} must be a positive int; got {value!r}.")
-        if rnn_kwargs is not None and not isinstance(rnn_kwargs, Mapping):
-            raise ConfigError(f"{owner}: rnn_kwargs must be a dict or None; got {rnn_kwargs!r}.")
+        # rnn_hidden_dim and rnn_num_layers: checked before __init__ (obsnets.validation).
         kwargs = dict(rnn_kwargs or {})
         self.per_step = bool(per_step)
 
@@ -225,7 +221,13 @@ class RNN_MIMO_MLP(AliasedModule, NetworkBase):
         """
         groups = self._sequence_groups(inputs, leading=2)
         rnn_inputs = time_distributed(groups, self.nets["encoder"], inputs_as_kwargs=True)
-        outputs, state = self.nets["rnn"](rnn_inputs, rnn_init_state, return_state=True)
+        try:  # costs nothing unless torch raises
+            outputs, state = self.nets["rnn"](rnn_inputs, rnn_init_state, return_state=True)
+        except (RuntimeError, ValueError) as error:  # torch's LSTM/GRU raise either
+            clash = dtype_error(type(self).__name__, self.nets["rnn"], inputs, error)
+            if clash is not None:
+                raise clash from error
+            raise
         if self.per_step:
             decoded = time_distributed(outputs, self._decode)  # {key: (B, T, *shape)}
         else:

@@ -17,7 +17,9 @@ __all__ = [
     "ObsModalities",
     "check_actions",
     "check_goal",
+    "check_limits",
     "check_positive",
+    "distribution_error",
     "expand_goal_over_time",
     "is_goal_conditioned",
     "observation_groups",
@@ -95,6 +97,65 @@ def check_actions(component: str, actions: Any, ac_dim: int, what: str = "action
             f"{component} expects {what} of shape (B, {ac_dim}) (ac_dim={ac_dim}); got a "
             f"tensor of shape {tuple(actions.shape)}."
         )
+
+
+def distribution_error(
+    component: str, error: ValueError, inputs: Mapping[str, Mapping[str, Any] | None]
+) -> ShapeError:
+    """The error for an action distribution torch refused (NaN or inf parameters).
+
+    Only called once torch has refused, so scanning the inputs for the culprit costs nothing
+    on the normal path.
+
+    Args:
+        component: Network name for the message.
+        error: torch's ``ValueError`` (a distribution argument outside its constraint).
+        inputs: Group name (``"obs_dict"``, ``"goal_dict"``) -> the tensors given.
+    """
+    bad = [
+        f"{group}[{key!r}]"
+        for group, values in inputs.items()
+        for key, x in (values or {}).items()
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not torch.isfinite(x).all()
+    ]
+    cause = (
+        f"observation {', '.join(bad)} holds NaN or inf; replace or drop such samples before "
+        f"calling the policy (torch.isfinite(x).all() finds them)"
+        if bad
+        else "no observation holds NaN or inf, so the weights diverged (check the learning "
+        "rate and the loss for NaN)"
+    )
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return ShapeError(
+        f"{component}: the action distribution's parameters are not finite: {cause}. torch "
+        f"said: {first_line}"
+    )
+
+
+def check_limits(
+    component: str, name: str, limits: Sequence[float], *, positive: bool = False
+) -> tuple[float, float]:
+    """Return ``(low, high)`` from a two-entry ``limits`` argument with ``low < high``.
+
+    Args:
+        component: Network name for the message.
+        name: The argument, e.g. ``"mean_limits"``.
+        limits: What was given (its entries are already checked to be finite numbers).
+        positive: Whether ``low`` must be above 0 (a standard deviation's lower limit).
+
+    Raises:
+        ConfigError: not two entries, ``low >= high``, or a non-positive ``low`` where needed.
+    """
+    if len(limits) != 2 or float(limits[0]) >= float(limits[1]):
+        raise ConfigError(
+            f"{component}: {name} must be [low, high] with low < high; got {list(limits)!r}."
+        )
+    if positive and float(limits[0]) <= 0.0:
+        raise ConfigError(
+            f"{component}: {name}[0] is the smallest standard deviation and must be above 0; "
+            f"got {limits[0]!r}."
+        )
+    return float(limits[0]), float(limits[1])
 
 
 def check_positive(component: str, name: str, value: Any, minimum: int = 1) -> int:

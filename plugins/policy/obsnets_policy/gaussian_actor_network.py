@@ -10,7 +10,14 @@ import torch
 from torch.distributions import Distribution, Independent, Normal
 from torch.nn.functional import softplus
 
-from obsnets_policy._common import ObsModalities, resolve_std_activation
+from obsnets.errors import ConfigError
+from obsnets.precision import at_least_float32
+from obsnets_policy._common import (
+    ObsModalities,
+    check_limits,
+    distribution_error,
+    resolve_std_activation,
+)
 from obsnets_policy.actor_network import ActorNetwork
 from obsnets_policy.tanh_distribution import TanhWrappedDistribution
 
@@ -80,8 +87,13 @@ class GaussianActorNetwork(ActorNetwork):
         resolve_std_activation(name, std_activation, STD_ACTIVATIONS)
         self.fixed_std = bool(fixed_std)
         self.init_std = float(init_std)
-        self.mean_limits = (float(mean_limits[0]), float(mean_limits[1]))
-        self.std_limits = (float(std_limits[0]), float(std_limits[1]))
+        if init_last_fc_weight is not None and init_last_fc_weight <= 0:
+            raise ConfigError(
+                f"{name}: init_last_fc_weight is the bound of a uniform initialisation "
+                f"(-w, w) and must be above 0; got {init_last_fc_weight!r}."
+            )
+        self.mean_limits = check_limits(name, "mean_limits", mean_limits)
+        self.std_limits = check_limits(name, "std_limits", std_limits, positive=True)
         self.std_activation = None if fixed_std else std_activation
         self.low_noise_eval = bool(low_noise_eval)
         self.use_tanh = bool(use_tanh)
@@ -129,8 +141,13 @@ class GaussianActorNetwork(ActorNetwork):
             wrapped in :class:`TanhWrappedDistribution` when ``use_tanh``.
         """
         out = self._encode_heads(obs_dict, goal_dict)
-        mean = out["mean"]
-        scale = torch.ones_like(mean) * self.init_std if self.fixed_std else out["scale"]
+        # float32 for the distribution: bf16 autocast heads are too coarse for log-probs
+        mean = at_least_float32(out["mean"])
+        scale = (
+            torch.ones_like(mean) * self.init_std
+            if self.fixed_std
+            else at_least_float32(out["scale"])
+        )
         mean = mean.clamp(min=self.mean_limits[0], max=self.mean_limits[1])
         if not self.use_tanh:
             mean = torch.tanh(mean)
@@ -139,7 +156,11 @@ class GaussianActorNetwork(ActorNetwork):
         else:
             scale = self._activate_std(scale)
             scale = scale.clamp(min=self.std_limits[0], max=self.std_limits[1])
-        dist: Distribution = Independent(Normal(loc=mean, scale=scale), 1)
+        try:
+            dist: Distribution = Independent(Normal(loc=mean, scale=scale), 1)
+        except ValueError as error:
+            inputs = {"obs_dict": obs_dict, "goal_dict": goal_dict}
+            raise distribution_error(type(self).__name__, error, inputs) from error
         if self.use_tanh:
             dist = TanhWrappedDistribution(base_dist=dist, scale=1.0)
         return dist

@@ -10,7 +10,13 @@ import torch
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 from torch.nn.functional import softplus
 
-from obsnets_policy._common import ObsModalities, check_positive, resolve_std_activation
+from obsnets.precision import at_least_float32
+from obsnets_policy._common import (
+    ObsModalities,
+    check_positive,
+    distribution_error,
+    resolve_std_activation,
+)
 from obsnets_policy.actor_network import ActorNetwork
 from obsnets_policy.tanh_distribution import TanhWrappedDistribution
 
@@ -33,6 +39,8 @@ def gmm_distribution(
     min_std: float,
     low_noise: bool,
     use_tanh: bool,
+    component: str = "GMM policy",
+    inputs: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> Distribution:
     """Build the action mixture from raw head outputs.
 
@@ -44,11 +52,20 @@ def gmm_distribution(
         low_noise: Use standard deviation ``1e-4`` for every component instead.
         use_tanh: Leave the means unsquashed and wrap the mixture in
             :class:`TanhWrappedDistribution`; otherwise squash the means with ``tanh``.
+        component: The network, for error messages.
+        inputs: The observations the heads came from (group name -> tensors), searched for
+            NaN or inf when the heads are not finite.
+
+    Raises:
+        ShapeError: the heads hold NaN or inf (naming the observations that do).
 
     Returns:
         ``MixtureSameFamily(Categorical(logits), Independent(Normal(mean, std), 1))`` with
         batch shape ``*batch`` and event shape ``(A,)`` (tanh-wrapped if ``use_tanh``).
     """
+    # float32 for the mixture: under bf16 autocast the heads come out of bf16 matmuls, and
+    # log-probs, softplus and the mode logits need more than bf16's 3 digits.
+    heads = {k: at_least_float32(v) for k, v in heads.items()}
     means = heads["mean"]
     if not use_tanh:
         means = torch.tanh(means)
@@ -58,10 +75,15 @@ def gmm_distribution(
         scales = softplus(heads["scale"]) + min_std
     else:
         scales = torch.exp(heads["scale"]) + min_std
-    components = Independent(Normal(loc=means, scale=scales), 1)
-    mixture = Categorical(logits=heads["logits"])
+    # torch's argument check fails on an empty batch (a reshape of 0 elements): skip it there.
+    validate = None if means.numel() else False
+    try:
+        components = Independent(Normal(loc=means, scale=scales, validate_args=validate), 1)
+        mixture = Categorical(logits=heads["logits"], validate_args=validate)
+    except ValueError as error:
+        raise distribution_error(component, error, inputs or {}) from error
     dist: Distribution = MixtureSameFamily(
-        mixture_distribution=mixture, component_distribution=components
+        mixture_distribution=mixture, component_distribution=components, validate_args=validate
     )
     if use_tanh:
         dist = TanhWrappedDistribution(base_dist=dist, scale=1.0)
@@ -150,6 +172,8 @@ class GMMActorNetwork(ActorNetwork):
             min_std=self.min_std,
             low_noise=self.low_noise_eval and not self.training,
             use_tanh=self.use_tanh,
+            component=type(self).__name__,
+            inputs={"obs_dict": obs_dict, "goal_dict": goal_dict},
         )
 
     def forward(  # type: ignore[override]

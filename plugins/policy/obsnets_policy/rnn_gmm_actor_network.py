@@ -97,13 +97,17 @@ class RNNGMMActorNetwork(RNNActorNetwork):
         """Per-step heads: ``mean``/``scale`` ``(M, A)`` and ``logits`` ``(M,)``."""
         return gmm_output_shapes(self.num_modes, self.ac_dim)
 
-    def _distribution(self, heads: Mapping[str, torch.Tensor]) -> Distribution:
+    def _distribution(
+        self, heads: Mapping[str, torch.Tensor], inputs: Mapping[str, Any]
+    ) -> Distribution:
         return gmm_distribution(
             heads,
             std_activation=self.std_activation,
             min_std=self.min_std,
             low_noise=self.low_noise_eval and not self.training,
             use_tanh=self.use_tanh,
+            component=type(self).__name__,
+            inputs=inputs,
         )
 
     def forward_train(
@@ -126,7 +130,7 @@ class RNNGMMActorNetwork(RNNActorNetwork):
             state if asked.
         """
         heads, state = self._run_rnn(obs_dict, goal_dict, rnn_init_state)
-        dist = self._distribution(heads)
+        dist = self._distribution(heads, {"obs_dict": obs_dict, "goal_dict": goal_dict})
         return (dist, state) if return_state else dist
 
     def forward(  # type: ignore[override]
@@ -163,7 +167,8 @@ class RNNGMMActorNetwork(RNNActorNetwork):
         sequence = {k: v.unsqueeze(1) for k, v in obs_dict.items()}
         heads, state = self._run_rnn(sequence, goal_dict, rnn_state)
         step_heads = {k: v[:, 0] for k, v in heads.items()}
-        return self._distribution(step_heads), state
+        inputs = {"obs_dict": obs_dict, "goal_dict": goal_dict}
+        return self._distribution(step_heads, inputs), state
 
     def forward_step(  # type: ignore[override]
         self,

@@ -104,15 +104,18 @@ def test_unknown_std_activation_lists_close_matches(cls: type, extra: dict[str, 
 
 
 def test_gmm_does_not_accept_a_none_std_activation() -> None:
-    with pytest.raises(ConfigError, match=r"Valid values: 'softplus', 'exp'"):
+    with pytest.raises(
+        InvalidKwargsError, match=r"'std_activation' is required and cannot be None"
+    ):
         GMMActorNetwork(OBS, 3, [8], std_activation=None, **COMMON)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("num_modes", [0, -2])
 def test_num_modes_below_one_is_an_error(num_modes: int) -> None:
-    with pytest.raises(ConfigError, match=rf"num_modes must be an integer >= 1; got {num_modes}"):
+    expected = rf"'num_modes' must be an int in \[1, 4096\]; got {num_modes}"
+    with pytest.raises(ConfigError, match=rf"GMMActorNetwork: argument {expected}"):
         GMMActorNetwork(OBS, 3, [8], num_modes=num_modes, **COMMON)
-    with pytest.raises(ConfigError, match=r"RNNGMMActorNetwork: num_modes"):
+    with pytest.raises(ConfigError, match=rf"RNNGMMActorNetwork: argument {expected}"):
         RNNGMMActorNetwork(OBS, 3, num_modes=num_modes, **RNN, **COMMON)
 
 

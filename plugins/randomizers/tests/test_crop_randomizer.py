@@ -209,7 +209,7 @@ def test_shape_errors_name_the_component_and_shapes():
         crop.eval().forward_in(torch.rand(2, 3, 70, 84))
     with pytest.raises(ShapeError, match="output_shape_out needs"):
         crop.output_shape_out()
-    with pytest.raises(ConfigError, match="num_crops must be a positive integer"):
+    with pytest.raises(ConfigError, match=r"'num_crops' must be an int in \[1, 4096\]; got 0"):
         CropRandomizer((3, 84, 84), num_crops=0)
 
 

@@ -7,7 +7,7 @@ import torch
 from torchvision import transforms
 
 import obsnets
-from obsnets.errors import ConfigError
+from obsnets.errors import ConfigError, InvalidKwargsError
 from obsnets_randomizers import CropRandomizer
 from obsnets_randomizers.crops import center_crop, center_offset, sample_random_image_crops
 
@@ -150,6 +150,8 @@ def test_unknown_options_are_config_errors_naming_the_choices():
     with pytest.raises(ConfigError, match=r"crop_sampling must be one of 'per_image', 'shared'"):
         CropRandomizer((3, 8, 8), 4, 4, crop_sampling="batch")
     with pytest.raises(ConfigError, match=r"center_rounding must be one of 'floor', 'round'"):
+        CropRandomizer((3, 8, 8), 4, 4, center_rounding="nearest")
+    with pytest.raises(InvalidKwargsError, match=r"'center_rounding' must be a name \(string\)"):
         CropRandomizer((3, 8, 8), 4, 4, center_rounding=True)
 
 

@@ -172,6 +172,48 @@ def test_errors_exit_with_status_2_and_a_message(argv, message, image_file, tmp_
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--samples", "0", "--samples: expected an integer from 1 to 64, got 0"),
+        ("--samples", "100000000", "--samples: expected an integer from 1 to 64"),
+        ("--seed", "-1", "--seed: expected an integer from 0 to 4,294,967,295, got -1"),
+        ("--seed", "2" * 30, "--seed: expected an integer from 0 to 4,294,967,295"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(
+    option, value, message, image_file, tmp_path, capsys
+):
+    path, _ = image_file
+    out = tmp_path / "never.png"
+    with pytest.raises(SystemExit) as exited:
+        run_command("CropRandomizer", "--image", str(path), option, value, "--out", str(out))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_batch_too_large_to_allocate_is_refused_before_building(tmp_path, capsys):
+    path = tmp_path / "large.png"
+    Image.fromarray(np.zeros((1500, 1500, 3), dtype=np.uint8)).save(path)
+    out = tmp_path / "never.png"
+    argv = ["CropRandomizer", "--image", str(path), "--samples", "20", "--out", str(out)]
+    assert run_command(*argv) == 2
+    err = capsys.readouterr().err
+    assert "135,000,000 values" in err and "use fewer --samples" in err
+    assert not out.exists()
+
+
+def test_kwargs_nested_too_deeply_are_an_error(image_file, tmp_path, capsys):
+    path, _ = image_file
+    nested = "[" * 100_000 + "]" * 100_000
+    out = tmp_path / "never.png"
+    argv = ["CropRandomizer", "--image", str(path), "--kwargs", nested, "--out", str(out)]
+    assert run_command(*argv) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+
 def test_runs_in_a_fresh_interpreter_without_importing_plugins_up_front(image_file, tmp_path):
     path, _ = image_file
     out = tmp_path / "fresh.png"

@@ -63,6 +63,7 @@ ROBOMIMIC_CLASSES: dict[str, tuple[str, str]] = {
     "RNNGMMActorNetwork": ("RNNGMMActorNetwork", "network"),
     "TransformerActorNetwork": ("TransformerActorNetwork", "network"),
     "TransformerGMMActorNetwork": ("TransformerGMMActorNetwork", "network"),
+    "ConditionalUnet1D": ("ConditionalUnet1D", "network"),
     "VAEActor": ("VAEActor", "network"),
     "ValueNetwork": ("ValueNetwork", "network"),
     "ActionValueNetwork": ("ActionValueNetwork", "network"),

@@ -135,6 +135,8 @@ class TransformerGMMActorNetwork(TransformerActorNetwork):
             min_std=self.min_std,
             low_noise=low_noise and not self.training,
             use_tanh=self.use_tanh,
+            component=type(self).__name__,
+            inputs={"obs_dict": obs_dict, "goal_dict": goal_dict},
         )
 
     def forward(  # type: ignore[override]

@@ -163,8 +163,11 @@ def test_gpt_backbone_output_shape_and_length_limits() -> None:
             r"heads \(3\) must divide the embedding dimension \(8\).*\[1, 2, 4, 8\]",
         ),
         ({"activation": "gleu"}, r"unknown transformer_activation 'gleu'.*'geglu'"),
-        ({"attn_dropout": 1.0}, r"attn_dropout must be a dropout probability in \[0, 1\)"),
-        ({"num_layers": 0}, r"num_layers must be an integer >= 1"),
+        (
+            {"attn_dropout": 1.0},
+            r"'attn_dropout' is a dropout probability and must lie in \[0, 1\)",
+        ),
+        ({"num_layers": 0}, r"'num_layers' must be an int in \[1, 4096\]; got 0"),
     ],
 )
 def test_gpt_backbone_rejects_bad_settings(kwargs: dict, message: str) -> None:

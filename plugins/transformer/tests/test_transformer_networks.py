@@ -121,8 +121,8 @@ def test_inputs_are_checked() -> None:
         ),
         ({"transformer_activation": "swish"}, r"unknown transformer_activation 'swish'"),
         ({"transformer_num_heads": 3}, r"Valid head counts for 8: \[1, 2, 4, 8\]"),
-        ({"transformer_context_length": 0}, "transformer_context_length must be an integer >= 1"),
-        ({"transformer_emb_dropout": -0.1}, "transformer_emb_dropout must be a dropout"),
+        ({"transformer_context_length": 0}, r"'transformer_context_length' must be an int in \[1,"),
+        ({"transformer_emb_dropout": -0.1}, r"'transformer_emb_dropout' must be a number >= 0.0"),
     ],
 )
 def test_constructor_errors(kwargs: dict, message: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import torch
 
 from obsnets.errors import InvalidKwargsError, ShapeError, format_shape
+from obsnets.precision import at_least_float32
 
 __all__ = [
     "kl_gaussians",
@@ -71,8 +72,9 @@ def log_normal_mixture(
 
 def reparameterize_gaussian(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Differentiable sample ``mean + std * eps``, ``std = exp(clamp(logvar / 2, -4, 15))``."""
-    std = torch.exp((0.5 * logvar).clamp(-4.0, 15.0))
-    return mean + std * torch.randn_like(std)
+    # float32 noise and latents even under bf16 autocast (bf16 noise is visibly quantised)
+    std = torch.exp((0.5 * at_least_float32(logvar)).clamp(-4.0, 15.0))
+    return at_least_float32(mean) + std * torch.randn_like(std)
 
 
 def squared_error_loss(

@@ -75,6 +75,10 @@ def check_vae_options(
                 f"{sorted(output_shapes)}."
             )
     for key, bounds in (output_ranges or {}).items():
+        if len(bounds) != 2:
+            raise ConfigError(
+                f"VAE: output_ranges[{key!r}] must be (low, high); got {list(bounds)!r}."
+            )
         low, high = (float(b) for b in bounds)
         if not low < high:
             raise ConfigError(f"VAE: output_ranges[{key!r}] must be (low, high) with low < high.")

@@ -11,6 +11,7 @@ from torch.distributions import Categorical, kl_divergence
 from torch.nn.functional import one_hot
 
 from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, format_shape
+from obsnets.precision import at_least_float32
 from obsnets_vae.prior import Prior
 
 __all__ = ["CategoricalPrior"]
@@ -175,10 +176,11 @@ class CategoricalPrior(Prior):
                 f"{type(self).__name__}.kl_loss expects posterior logits of shape (B, {size}) "
                 f"(latent_dim * categorical_dim); got {format_shape(flat.shape)}."
             )
-        logits = flat.reshape(-1, self.latent_dim, self.categorical_dim)
+        # float32 KL: under bf16 autocast the logits come out of bf16 matmuls
+        logits = at_least_float32(flat).reshape(-1, self.latent_dim, self.categorical_dim)
         if self.learnable:
             prior_logits = self.forward(flat.shape[0], obs_dict=obs_dict, goal_dict=goal_dict)
-            prior = Categorical(logits=prior_logits["logit"])
+            prior = Categorical(logits=at_least_float32(prior_logits["logit"]))
         else:
             prior = Categorical(logits=torch.zeros_like(logits))
         kl = kl_divergence(Categorical(logits=logits), prior)  # (B, D)

@@ -12,6 +12,7 @@ from torch.distributions import Categorical
 from torch.nn.functional import log_softmax
 
 from obsnets.errors import ConfigError, InvalidKwargsError
+from obsnets.precision import at_least_float32
 from obsnets_vae._losses import (
     kl_gaussians,
     kl_standard_normal,
@@ -216,11 +217,14 @@ class GaussianPrior(Prior):
                 f"{type(self).__name__}.kl_loss: posterior_params needs keys 'mean' and "
                 f"'logvar'; missing {missing}."
             )
-        mean, logvar = posterior_params["mean"], posterior_params["logvar"]
+        # float32 KL: under bf16 autocast the encoder's heads come out of bf16 matmuls
+        mean = at_least_float32(posterior_params["mean"])
+        logvar = at_least_float32(posterior_params["logvar"])
         if not self.learnable:
             return kl_standard_normal(mean, logvar)
         out = self.forward(mean.shape[0], obs_dict=obs_dict, goal_dict=goal_dict)
-        prior_means, prior_logvars = out["means"], out["logvars"]
+        prior_means = at_least_float32(out["means"])
+        prior_logvars = at_least_float32(out["logvars"])
         if not self.use_gmm:
             return kl_gaussians(mean, logvar, prior_means[:, 0], prior_logvars[:, 0])
         if z is None:
@@ -228,9 +232,10 @@ class GaussianPrior(Prior):
                 f"{type(self).__name__}.kl_loss: the KL to a GMM prior is a single-sample "
                 "estimate and needs z, the (B, D) latents drawn from the posterior."
             )
+        z = at_least_float32(z)
         log_q = log_normal(z, mean, torch.exp(logvar.clamp(-8.0, 30.0)))
         # uniform weights take robomimic's log-mean-exp path, the same number bit for bit
-        log_weights = out["logweights"] if self.gmm_learn_weights else None
+        log_weights = at_least_float32(out["logweights"]) if self.gmm_learn_weights else None
         log_p = log_normal_mixture(
             z, prior_means, torch.exp(prior_logvars.clamp(-8.0, 30.0)), log_weights
         )

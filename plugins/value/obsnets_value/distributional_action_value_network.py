@@ -10,6 +10,7 @@ import torch
 
 from obsnets.errors import ConfigError
 from obsnets.mimo.mimo_mlp import MIMO_MLP
+from obsnets.precision import at_least_float32
 from obsnets_value.action_value_network import ActionValueNetwork
 from obsnets_value.discrete_value_distribution import DiscreteValueDistribution
 
@@ -106,6 +107,9 @@ class DistributionalActionValueNetwork(ActionValueNetwork):
         self._check_goal(goal_dict)
         inputs = self._obs_with_action(obs_dict, acts)
         logits = MIMO_MLP.forward(self, obs=inputs, goal=goal_dict)["log_probs"]  # (B, N)
+        # float32 atoms and probabilities even under bf16 autocast (atoms like 0.1 are not
+        # representable in bf16, and the expected value sums N products)
+        logits = at_least_float32(logits)
         atoms = self.value_atoms.to(logits.dtype).unsqueeze(0)  # (1, N)
         return DiscreteValueDistribution(values=atoms, logits=logits)
 

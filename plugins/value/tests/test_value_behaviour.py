@@ -207,9 +207,9 @@ def test_actions_of_the_wrong_shape_are_a_shape_error(acts: torch.Tensor) -> Non
     [
         ({"value_bounds": (3.0, -2.0)}, "low < high"),
         ({"value_bounds": (1.0,)}, "pair"),
-        ({"value_bounds": None}, "needs value_bounds"),
+        ({"value_bounds": None}, "'value_bounds' is required and cannot be None"),
         ({"num_atoms": 1}, "num_atoms must be an int >= 2"),
-        ({"ac_dim": 0}, "ac_dim must be a positive int"),
+        ({"ac_dim": 0}, r"'ac_dim' must be an int in \[1, 65536\]; got 0"),
         ({"obs_modalities": {"rgb": ["action"]}}, "'action' under 'rgb'"),
     ],
 )
@@ -223,7 +223,9 @@ def test_invalid_construction_is_a_config_error(kwargs: dict, match: str) -> Non
         "obs_modalities": MODALITIES,
     }
     arguments.update(kwargs)
-    with pytest.raises(ConfigError, match=match):
+    # a missing or mistyped argument is an InvalidKwargsError (a TypeError), a bad value a
+    # ConfigError
+    with pytest.raises((ConfigError, InvalidKwargsError), match=match):
         DistributionalActionValueNetwork(**arguments)
 
 

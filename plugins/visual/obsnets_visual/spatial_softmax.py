@@ -9,6 +9,7 @@ from torch import nn
 
 from obsnets.bases import PoolBase
 from obsnets.errors import ConfigError
+from obsnets.precision import at_least_float32
 from obsnets_visual._checks import as_shape, check_input, check_shape
 
 __all__ = ["SpatialSoftmax"]
@@ -126,7 +127,9 @@ class SpatialSoftmax(PoolBase):
         _, height, width = self.input_shape
         if self.nets is not None:
             feature = self.nets(feature)  # (B, K, H, W)
-        feature = feature.reshape(-1, height * width)  # (B * K, H * W)
+        # float32 from here on: under bf16 autocast a softmax over H * W pixels and its
+        # expectations lose the sub-pixel precision keypoints carry (a no-op in float32).
+        feature = at_least_float32(feature).reshape(-1, height * width)  # (B * K, H * W)
         attention = torch.softmax(feature / self.temperature, dim=-1)
         expected_x = torch.sum(self.pos_x * attention, dim=1, keepdim=True)  # (B * K, 1)
         expected_y = torch.sum(self.pos_y * attention, dim=1, keepdim=True)

@@ -1,0 +1,242 @@
+"""A saved model's folder on disk: replaced atomically, read as one consistent snapshot.
+
+Writing (:func:`write_folder`) fills a fresh temporary folder beside the target, flushes it to
+disk, then swaps it into place in one step (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two
+renames) and only then removes the old folder. A crash, a full disk or a kill at any moment
+leaves the old folder or the new one under the target's name, never a mix; an interrupted
+write leaves at most a hidden ``.<name>.saving-*`` folder beside it.
+
+Reading (:func:`read_folder`) opens the folder once and reads every file relative to that
+handle, so all files come from the same folder even while a writer replaces it; a read that
+loses the race (the folder it opened was removed under it) starts again. Only regular files
+named plainly inside the folder are read: no ``..``, no absolute path, no symlink, no FIFO or
+device.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import secrets
+import shutil
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from obsnets.errors import ConfigError
+
+__all__ = ["FolderReader", "check_file_name", "read_folder", "write_folder"]
+
+T = TypeVar("T")
+
+_READ_ATTEMPTS = 5
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def check_file_name(name: object, where: str) -> str:
+    """Return ``name`` if it names a file directly inside a folder, else raise.
+
+    Args:
+        name: The file name read from a config.
+        where: The field and file it was read from, for the message.
+
+    Raises:
+        ConfigError: ``name`` is not a string, is empty, ``.`` or ``..``, or holds a path
+            separator or NUL (an absolute path or one leading out of the folder).
+    """
+    if (
+        not isinstance(name, str)
+        or name in {"", ".", ".."}
+        or any(c in name for c in ("/", "\\", "\0"))
+    ):
+        raise ConfigError(
+            f"{where} must be the plain name of a file inside the model folder (e.g. "
+            f"'model.safetensors'); got {name!r}."
+        )
+    return name
+
+
+class FolderReader:
+    """Reads files of one opened folder (see :func:`read_folder`)."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    def read(self, name: str, limit: int) -> bytes:
+        """Read file ``name`` of the folder.
+
+        Args:
+            name: A plain file name (checked with :func:`check_file_name`).
+            limit: The most bytes the file may hold.
+
+        Raises:
+            FileNotFoundError: there is no such file.
+            ConfigError: it is a symlink, a FIFO, a device or another non-regular file, or
+                larger than ``limit``.
+        """
+        check_file_name(name, f"file name in {str(self.path)!r}")
+        where = str(self.path / name)
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self._fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ConfigError(
+                    f"{where!r} is a symlink; a saved model's files must be regular files "
+                    f"inside its folder."
+                ) from exc
+            raise
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(f"{where!r} is not a regular file (a FIFO, device or folder).")
+            if info.st_size > limit:
+                raise ConfigError(f"{where!r} holds {info.st_size:,} bytes, more than {limit:,}.")
+            os.set_blocking(file.fileno(), True)
+            return file.read()
+
+
+def read_folder(path: Path, reader: Callable[[FolderReader], T]) -> T:
+    """Run ``reader`` on one consistent snapshot of the folder at ``path``.
+
+    Args:
+        path: The folder.
+        reader: Reads what it needs through the :class:`FolderReader` it is given.
+
+    Returns:
+        What ``reader`` returned.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError: there is no folder at ``path``, or ``reader``
+            asked for a file it does not hold.
+    """
+    for attempt in range(_READ_ATTEMPTS):
+        with _opened(path) as fd:
+            try:
+                return reader(FolderReader(path, fd))
+            except FileNotFoundError:
+                # A writer swapped a new folder in and removed the one we opened: read again.
+                if attempt + 1 == _READ_ATTEMPTS or not _replaced(path, fd):
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[int]:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _replaced(path: Path, fd: int) -> bool:
+    opened = os.fstat(fd)
+    try:
+        now = os.stat(path)
+    except OSError:
+        return True
+    return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
+
+
+def write_folder(target: Path, write: Callable[[Path], None]) -> None:
+    """Replace the folder ``target`` (or create it) with what ``write`` puts in a new folder.
+
+    Args:
+        target: The folder to create or replace, whatever it holds (the caller decides
+            whether that is allowed). Its parent must exist.
+        write: Writes every file into the empty folder it is given (beside ``target``, on the
+            same file system). If it raises, ``target`` is left untouched.
+    """
+    staging = _new_folder(target.parent, f".{target.name}.saving-")
+    try:
+        write(staging)
+        # Writers may create files as 0600 (temporary-file helpers do); give each the mode any
+        # file made here gets: the folder was made 0777 less the umask.
+        mode = stat.S_IMODE(staging.stat().st_mode) & 0o666
+        for entry in staging.iterdir():
+            os.chmod(entry, mode)
+            _fsync(entry)
+        _fsync(staging)
+        old = _swap_in(staging, target)
+        _fsync(target.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old is not None:
+        # The new folder is in place; the old one is garbage. Failing to remove it must not
+        # report the save as failed.
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            os.mkdir(path, 0o777)  # the umask applies, as for any folder the user makes
+        except FileExistsError:
+            continue
+        return path
+
+
+def _swap_in(staging: Path, target: Path) -> Path | None:
+    """Put ``staging`` at ``target``; return where the old ``target`` now is, if there was one."""
+    if not os.path.lexists(target):
+        try:
+            os.rename(staging, target)
+            return None
+        except OSError as exc:
+            # Someone created it meanwhile (or it is an empty folder another OS refuses to
+            # replace): swap instead.
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
+                raise
+    if _exchange(staging, target):
+        return staging
+    # No atomic exchange here: between these two renames the target is briefly absent (the
+    # old model stays complete under the aside name).
+    aside = _new_name(target.parent, f".{target.name}.old-")
+    os.rename(target, aside)
+    os.rename(staging, target)
+    return aside
+
+
+def _new_name(parent: Path, prefix: str) -> Path:
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}"
+        if not os.path.lexists(path):
+            return path
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap ``a`` and ``b``; False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems cannot sync a folder; the data itself was synced.
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
