@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,20 @@ def test_a_bug_asks_for_a_report_without_a_traceback(capsys, monkeypatch):
     assert err.startswith("obsnets list: internal error: RuntimeError: index 7 is out of bounds")
     assert "please report it" in err and "--debug" in err
     assert len(err.splitlines()) == 2
+
+
+def _warn_and_succeed(args):
+    warnings.warn("reproduced 1 robomimic behaviour", UserWarning, stacklevel=1)
+    return 0
+
+
+@pytest.mark.filterwarnings("default")  # shown, as outside pytest
+def test_warnings_are_one_message_line_without_library_source(capsys, monkeypatch):
+    monkeypatch.delenv("OBSNETS_DEBUG", raising=False)
+    monkeypatch.setattr(obsnets.cli.list_command, "run", _warn_and_succeed)
+    status, _, err = run_main(capsys, "list")
+    assert status == 0
+    assert err == "obsnets: UserWarning: reproduced 1 robomimic behaviour\n"
 
 
 @pytest.mark.parametrize("how", ["--debug", "OBSNETS_DEBUG=1"])

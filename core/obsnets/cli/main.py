@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from obsnets.cli.exit_status import (
     DEBUG_ENV,
@@ -55,6 +57,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return quiet_on_closed_stdout(lambda: _parse_and_run(argv))
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as ``obsnets: Category: message`` lines, without a library source line."""
+    print(f"obsnets: {category.__name__}: {message}", file=file or sys.stderr)
+
+
 def _parse_and_run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -64,7 +78,9 @@ def _parse_and_run(argv: Sequence[str] | None) -> int:
 
     def work() -> int:
         # The one place a command's --trust-code takes effect: every name it resolves.
-        with trusting_code(getattr(args, "trust_code", False)):
+        with trusting_code(getattr(args, "trust_code", False)), warnings.catch_warnings():
+            if not (args.debug or debug_requested()):
+                warnings.showwarning = _show_warning  # a user reads messages, not our code
             return int(args.run(args))
 
     return report_errors(args.command, work, debug=args.debug or debug_requested())
