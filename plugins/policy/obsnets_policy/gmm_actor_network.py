@@ -20,11 +20,47 @@ from obsnets_policy._common import (
 from obsnets_policy.actor_network import ActorNetwork
 from obsnets_policy.tanh_distribution import TanhWrappedDistribution
 
-__all__ = ["GMM_STD_ACTIVATIONS", "GMMActorNetwork", "gmm_distribution", "gmm_output_shapes"]
+__all__ = [
+    "GMM_STD_ACTIVATIONS",
+    "GMMActorNetwork",
+    "gmm_distribution",
+    "gmm_output_shapes",
+    "set_gmm_options",
+]
 
 GMM_STD_ACTIVATIONS: tuple[str, ...] = ("softplus", "exp")
 LOW_NOISE_STD = 1e-4
 """Component standard deviation used in eval mode when ``low_noise_eval`` is set."""
+
+
+def set_gmm_options(
+    network: Any,
+    num_modes: int,
+    min_std: float,
+    std_activation: str,
+    low_noise_eval: bool,
+    use_tanh: bool,
+) -> None:
+    """Check and store the mixture-head settings every GMM policy takes (robomimic's names).
+
+    Args:
+        network: The policy being constructed (before ``super().__init__``, which builds the
+            heads from ``num_modes``); the settings become its attributes.
+        num_modes: Mixture components ``M`` (>= 1).
+        min_std: Added to every component's scale.
+        std_activation: ``"softplus"`` or ``"exp"``, applied to the scale head.
+        low_noise_eval: In eval mode, replace every scale by 1e-4.
+        use_tanh: Tanh-wrap the mixture instead of squashing the means.
+
+    Raises:
+        ConfigError: ``num_modes`` below 1 or an unknown ``std_activation``.
+    """
+    name = type(network).__name__
+    network.num_modes = check_positive(name, "num_modes", num_modes)
+    network.min_std = float(min_std)
+    network.std_activation = resolve_std_activation(name, std_activation, GMM_STD_ACTIVATIONS)
+    network.low_noise_eval = bool(low_noise_eval)
+    network.use_tanh = bool(use_tanh)
 
 
 def gmm_output_shapes(num_modes: int, ac_dim: int) -> OrderedDict[str, tuple[int, ...]]:
@@ -133,12 +169,7 @@ class GMMActorNetwork(ActorNetwork):
         encoder_kwargs: Mapping[str, Any] | None = None,
         obs_modalities: ObsModalities | None = None,
     ) -> None:
-        name = type(self).__name__
-        self.num_modes = check_positive(name, "num_modes", num_modes)
-        self.min_std = float(min_std)
-        self.std_activation = resolve_std_activation(name, std_activation, GMM_STD_ACTIVATIONS)
-        self.low_noise_eval = bool(low_noise_eval)
-        self.use_tanh = bool(use_tanh)
+        set_gmm_options(self, num_modes, min_std, std_activation, low_noise_eval, use_tanh)
         super().__init__(
             obs_shapes=obs_shapes,
             ac_dim=ac_dim,

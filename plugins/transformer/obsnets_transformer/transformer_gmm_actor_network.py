@@ -9,11 +9,11 @@ from typing import Any
 import torch
 from torch.distributions import Distribution
 
-from obsnets_policy._common import ObsModalities, check_positive, resolve_std_activation
+from obsnets_policy._common import ObsModalities
 from obsnets_policy.gmm_actor_network import (
-    GMM_STD_ACTIVATIONS,
     gmm_distribution,
     gmm_output_shapes,
+    set_gmm_options,
 )
 from obsnets_transformer.transformer_actor_network import TransformerActorNetwork
 
@@ -81,12 +81,7 @@ class TransformerGMMActorNetwork(TransformerActorNetwork):
         encoder_kwargs: Mapping[str, Any] | None = None,
         obs_modalities: ObsModalities | None = None,
     ) -> None:
-        name = type(self).__name__
-        self.num_modes = check_positive(name, "num_modes", num_modes)
-        self.min_std = float(min_std)
-        self.std_activation = resolve_std_activation(name, std_activation, GMM_STD_ACTIVATIONS)
-        self.low_noise_eval = bool(low_noise_eval)
-        self.use_tanh = bool(use_tanh)
+        set_gmm_options(self, num_modes, min_std, std_activation, low_noise_eval, use_tanh)
         super().__init__(
             obs_shapes=obs_shapes,
             ac_dim=ac_dim,
