@@ -35,7 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument(
         "--out", default="reports/demo", help="report folder (default reports/demo)"
     )
-    parser.add_argument("--config", help="network config JSON (default: the bundled one)")
+    parser.add_argument(
+        "--config",
+        help="network config JSON: a path, or the name of a bundled example such as "
+        "reach_diffusion_policy.json (default: reach_gmm_policy.json)",
+    )
     parser.add_argument(
         "--episodes",
         type=bounded_int(*LIMITS["episodes"]),

@@ -25,6 +25,7 @@ __all__ = [
     "observation_groups",
     "resolve_std_activation",
     "sequence_length",
+    "time_steps_of_shapes",
 ]
 
 ObsModalities = Mapping[str, Sequence[str]]
@@ -200,3 +201,29 @@ def sequence_length(component: str, obs_dict: Mapping[str, torch.Tensor]) -> int
                 )
             return int(value.shape[1])
     raise ShapeError(f"{component} received an observation dict without tensors.")
+
+
+def time_steps_of_shapes(component: str, obs_keys: Sequence[str], input_shape: Any) -> int:
+    """The shared time dimension ``T`` of ``input_shape`` ``{obs key: (T, ...)}``.
+
+    Args:
+        component: Named in the error, e.g. ``"RNNActorNetwork"``.
+        obs_keys: The observation keys every shape must give.
+        input_shape: ``{obs key: (T, ...)}``, robomimic's form of sequence shapes.
+
+    Raises:
+        ShapeError: a key is missing, a shape has no time dimension, or the T's differ.
+    """
+    steps: set[int] = set()
+    if isinstance(input_shape, Mapping):
+        try:
+            steps = {int(input_shape[k][0]) for k in obs_keys}
+        except (KeyError, IndexError, TypeError, ValueError):
+            steps = set()
+    if len(steps) != 1:
+        first = next(iter(obs_keys), "obs")
+        raise ShapeError(
+            f"{component}.output_shape needs every observation's shape with its time "
+            f"dimension, all with the same T, e.g. {{{first!r}: (T, ...)}}; got {input_shape!r}."
+        )
+    return steps.pop()

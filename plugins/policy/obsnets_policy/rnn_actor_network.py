@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from obsnets.blocks import RNNState
-from obsnets.errors import ShapeError
 from obsnets.mimo.rnn_mimo_mlp import RNN_MIMO_MLP
 from obsnets_policy._common import (
     ObsModalities,
@@ -19,6 +18,7 @@ from obsnets_policy._common import (
     is_goal_conditioned,
     observation_groups,
     sequence_length,
+    time_steps_of_shapes,
 )
 
 __all__ = ["RNNActorNetwork"]
@@ -91,23 +91,11 @@ class RNNActorNetwork(RNN_MIMO_MLP):
             input_shape: ``{obs key: (T, ...)}`` (robomimic's form), or the grouped form
                 ``{"obs": {obs key: (T, ...)}, ...}`` of ``RNN_MIMO_MLP.output_shape``.
         """
-        name = type(self).__name__
         shapes: Any = input_shape
         if isinstance(shapes, Mapping) and isinstance(shapes.get("obs"), Mapping):
             shapes = shapes["obs"]
-        steps: set[int] = set()
-        if isinstance(shapes, Mapping):
-            try:
-                steps = {int(shapes[k][0]) for k in self.obs_shapes}
-            except (KeyError, IndexError, TypeError, ValueError):
-                steps = set()
-        if len(steps) != 1:
-            first = next(iter(self.obs_shapes), "obs")
-            raise ShapeError(
-                f"{name}.output_shape needs every observation's shape with its time dimension, "
-                f"all with the same T, e.g. {{{first!r}: (T, ...)}}; got {input_shape!r}."
-            )
-        return [steps.pop(), self.ac_dim]
+        steps = time_steps_of_shapes(type(self).__name__, list(self.obs_shapes), shapes)
+        return [steps, self.ac_dim]
 
     def _run_rnn(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from obsnets.errors import InvalidKwargsError, ShapeError
+from obsnets.errors import InvalidKwargsError
 from obsnets_policy._common import (
     ObsModalities,
     check_goal,
@@ -16,6 +16,7 @@ from obsnets_policy._common import (
     is_goal_conditioned,
     observation_groups,
     sequence_length,
+    time_steps_of_shapes,
 )
 from obsnets_transformer.mimo_transformer import MIMO_Transformer
 
@@ -104,20 +105,8 @@ class TransformerActorNetwork(MIMO_Transformer):
         Args:
             input_shape: ``{obs key: (T, ...)}`` (robomimic's form).
         """
-        steps: set[int] = set()
-        if isinstance(input_shape, Mapping):
-            try:
-                steps = {int(input_shape[k][0]) for k in self.obs_shapes}
-            except (KeyError, IndexError, TypeError, ValueError):
-                steps = set()
-        if len(steps) != 1:
-            first = next(iter(self.obs_shapes), "obs")
-            raise ShapeError(
-                f"{type(self).__name__}.output_shape needs every observation's shape with its "
-                f"time dimension, all with the same T, e.g. {{{first!r}: (T, ...)}}; got "
-                f"{input_shape!r}."
-            )
-        return [steps.pop(), self.ac_dim]
+        steps = time_steps_of_shapes(type(self).__name__, list(self.obs_shapes), input_shape)
+        return [steps, self.ac_dim]
 
     def _encode_heads(
         self,
