@@ -9,15 +9,15 @@ PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 EXAMPLE_PLUGIN_DIRS := $(sort $(dir $(wildcard examples/plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
 
-.PHONY: install test fuzz demo lint format typecheck bench clean
+.PHONY: install test fuzz demo lint format typecheck docs bench fixtures clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml) $(wildcard examples/plugins/*/pyproject.toml)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip "setuptools>=64" wheel
+	$(PIP) install -q --upgrade pip "setuptools>=77" wheel
 	$(PIP) install -q -c constraints.txt torch torchvision
-	$(PIP) install -q -c constraints.txt --no-build-isolation -e ".[dev,export]" \
+	$(PIP) install -q -c constraints.txt --no-build-isolation -e ".[dev,export,docs,hub]" \
 		$(foreach d,$(PLUGIN_DIRS),-e "$(d)") $(foreach d,$(EXAMPLE_PLUGIN_DIRS),-e $(d))
 	touch $(STAMP)
 
@@ -43,8 +43,22 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# The documentation site, into site/; strict: a broken link or cross-reference fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+# Refresh the test data kept in the repository (tests/fixtures) from the shared folder where
+# robomimic recorded it: make fixtures SHARED=/path/to/shared
+SHARED ?= ../shared
+fixtures:
+	test -d $(SHARED)/parity && test -d $(SHARED)/robomimic_checkpoints
+	rm -rf tests/fixtures/parity tests/fixtures/robomimic_checkpoints
+	cp -R $(SHARED)/parity tests/fixtures/parity
+	cp -R $(SHARED)/robomimic_checkpoints tests/fixtures/robomimic_checkpoints
+	chmod -R u+w tests/fixtures/parity tests/fixtures/robomimic_checkpoints
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Reading and replaying the robomimic parity fixtures (../shared/parity, see its README.md).
+"""Reading and replaying the robomimic parity fixtures (tests/fixtures/parity, see its README.md).
 
 Used by ``tests/test_parity.py``; also runnable to print every case's per-output errors::
 
@@ -50,9 +50,9 @@ FACTORY = "obs_encoder_factory"
 
 
 def default_parity_dir(repo_root: Path = REPO_ROOT) -> Path:
-    """Where the fixtures live: ``$OBSNETS_PARITY_DIR``, else ``<repo>/../shared/parity``."""
+    """Where the fixtures live: ``$OBSNETS_PARITY_DIR``, else ``<repo>/tests/fixtures/parity``."""
     override = os.environ.get(ENV_VAR)
-    return Path(override) if override else repo_root.parent / "shared" / "parity"
+    return Path(override) if override else repo_root / "tests" / "fixtures" / "parity"
 
 
 def find_parity_dir(repo_root: Path = REPO_ROOT) -> Path | None:

@@ -729,9 +729,9 @@ def test_skipped_checks_are_reported_with_their_reason(isolated_registry):
 
 def test_obsnets_declares_its_pytest_plugin_entry_point():
     found = [ep for ep in metadata.entry_points(group="pytest11") if ep.name == "obsnets"]
-    assert [ep.value for ep in found] == ["obsnets.testing.pytest_plugin"], (
+    assert [ep.value for ep in found] == ["pytest_obsnets"], (
         "obsnets' pyproject.toml must declare [project.entry-points.pytest11] "
-        'obsnets = "obsnets.testing.pytest_plugin" (then reinstall: make install)'
+        'obsnets = "pytest_obsnets" (then reinstall: make install)'
     )
 
 
@@ -773,7 +773,7 @@ def test_pytest_plugin_gives_one_test_per_case_and_check(tmp_path):
         "def test_conformance(obsnets_conformance):\n    obsnets_conformance.run()\n"
     )
     registered = any(ep.name == "obsnets" for ep in metadata.entry_points(group="pytest11"))
-    load = [] if registered else ["-p", "obsnets.testing.pytest_plugin"]
+    load = [] if registered else ["-p", "pytest_obsnets"]
     result = subprocess.run(
         [
             sys.executable,

@@ -136,7 +136,7 @@ def test_the_example_plugins_own_tests_pass(shifts_installed):
     registered = any(ep.name == "obsnets" for ep in metadata.entry_points(group="pytest11"))
     # Its tests use obsnets' pytest plugin through the pytest11 entry point (checked in
     # test_conformance.py); without it, load it by hand so the rest is still checked.
-    load = [] if registered else ["-p", "obsnets.testing.pytest_plugin"]
+    load = [] if registered else ["-p", "pytest_obsnets"]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *load],
         cwd=EXAMPLE,

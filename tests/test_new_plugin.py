@@ -133,6 +133,8 @@ def test_an_empty_directory_and_dir_option_are_accepted(tmp_path):
     assert "python -m pip install -e" in result.stdout
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     assert files == [
+        "CONTRIBUTING.md",
+        "LICENSE",
         "README.md",
         "obsnets_edges/__init__.py",
         "obsnets_edges/edges_pool.py",
@@ -186,7 +188,7 @@ def _pytest(*args, cwd):
     registered = any(ep.name == "obsnets" for ep in metadata.entry_points(group="pytest11"))
     # obsnets' pytest plugin comes from its pytest11 entry point (test_conformance.py checks
     # that it is declared); without it, load it by hand so these tests still check the rest.
-    load = [] if registered else ["-p", "obsnets.testing.pytest_plugin"]
+    load = [] if registered else ["-p", "pytest_obsnets"]
     command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *load, *args]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 

@@ -1,4 +1,4 @@
-"""Numerical parity with robomimic: the acceptance test (fixtures in ../shared/parity).
+"""Numerical parity with robomimic: the acceptance test (fixtures in tests/fixtures/parity).
 
 For every case folder: build the network through obsnets-robomimic from the case's robomimic
 kwargs, load robomimic's weights strictly, replay the recorded calls and compare every output
@@ -78,9 +78,9 @@ def one_thread():
 def _require_fixtures() -> Path:
     if PARITY_DIR is None:
         pytest.fail(
-            f"Parity fixtures not found at {pf.default_parity_dir()}. They live in the "
-            f"shared folder beside the repository (../shared/parity); set {pf.ENV_VAR} to "
-            f"their location."
+            f"Parity fixtures not found at {pf.default_parity_dir()}. They are part of the "
+            f"repository (tests/fixtures/parity; `make fixtures` copies them from ../shared); "
+            f"set {pf.ENV_VAR} to another copy."
         )
     return PARITY_DIR
 

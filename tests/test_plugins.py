@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-import textwrap
 import warnings
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -38,56 +34,6 @@ class FakeGoodCore(EncoderCore):
     def forward(self, inputs):
         return inputs.sum(-1, keepdim=True)
 """
-
-
-@dataclass
-class FakeEntryPoint:
-    """Stands in for importlib.metadata.EntryPoint (name, value, dist, load)."""
-
-    name: str
-    value: str
-    dist_name: str
-    version: str = "1.0"
-    group: str = "obsnets"
-    dist: object = field(init=False)
-
-    def __post_init__(self):
-        self.dist = SimpleNamespace(metadata={"Name": self.dist_name}, version=self.version)
-
-    def load(self):
-        return importlib.import_module(self.value)
-
-
-@pytest.fixture
-def fake_plugins(tmp_path, monkeypatch, isolated_registry):
-    """Write plugin packages to tmp_path and make discovery see only them."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for var in (plugins.DISABLE_ENV, plugins.LOAD_ENV):
-        monkeypatch.delenv(var, raising=False)
-    entry_points: list[FakeEntryPoint] = []
-    written: list[str] = []
-
-    def add(pkg: str, plugin_source: str, components_source: str | None = None, dist=None):
-        package = tmp_path / pkg
-        package.mkdir()
-        (package / "__init__.py").write_text("")
-        (package / "plugin.py").write_text(textwrap.dedent(plugin_source.format(pkg=pkg)))
-        if components_source is not None:
-            (package / "components.py").write_text(textwrap.dedent(components_source))
-        written.append(pkg)
-        entry_points.append(FakeEntryPoint(pkg, f"{pkg}.plugin", dist or pkg.replace("_", "-")))
-
-    def existing(name: str, module: str, dist: str) -> None:
-        entry_points.append(FakeEntryPoint(name, module, dist))
-
-    add.existing = existing  # an installed module, e.g. the core's own plugin
-    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: list(entry_points))
-    plugins.reset()
-    yield add
-    plugins.reset()
-    for pkg in written:
-        for name in [m for m in sys.modules if m == pkg or m.startswith(pkg + ".")]:
-            del sys.modules[name]
 
 
 def test_declared_component_is_lazy_and_carries_its_provider(fake_plugins):
@@ -272,6 +218,7 @@ def test_register_plugin_at_runtime(fake_plugins):
 def test_every_hook_is_documented():
     specs = [n for n in dir(hookspecs) if n.startswith("obsnets_")]
     assert specs == [
+        "obsnets_add_hookspecs",
         "obsnets_encoder_defaults",
         "obsnets_network_built",
         "obsnets_open_model_file",

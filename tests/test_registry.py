@@ -20,6 +20,7 @@ from obsnets import (
     build_component,
     resolve_component,
 )
+from obsnets.errors import ComponentKindError
 from obsnets.registry import ComponentEntry, qualified_name_of
 
 
@@ -111,7 +112,7 @@ def test_qualified_name_imports_a_users_module_only_with_trust(
     assert "users_cores_mod" not in sys.modules
     cls = resolve_component("users_cores_mod:UsersCore", "encoder_core", trust_code=True)
     assert cls.__name__ == "UsersCore"
-    with pytest.raises(UnknownComponentError, match="not a registered backbone"):
+    with pytest.raises(ComponentKindError, match="is an encoder_core, not a backbone"):
         resolve_component("users_cores_mod:UsersCore", "backbone")
     sys.modules.pop("users_cores_mod", None)
 
@@ -167,8 +168,9 @@ def test_kind_restricts_lookup(isolated_registry):
         def output_shape(self, input_shape=None):
             return [1]
 
-    with pytest.raises(UnknownComponentError, match="Unknown backbone 'KindCheckedCore'"):
+    with pytest.raises(ComponentKindError, match="'KindCheckedCore' is an encoder_core, not a"):
         resolve_component("KindCheckedCore", "backbone")
+    assert resolve_component("KindCheckedCore", "encoder_core") is KindCheckedCore
 
 
 def test_strict_kwargs_name_component_and_valid_parameters():

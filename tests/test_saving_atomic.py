@@ -17,6 +17,7 @@ import torch
 import obsnets
 import obsnets.saved_folder as saved_folder
 from obsnets import ConfigError, ObservationDecoder
+from obsnets.model_card import MODEL_CARD_FILE
 from obsnets.saving import CONFIG_FILE, WEIGHTS_FILE, load, read_saved_config, save_pretrained
 
 
@@ -59,7 +60,7 @@ def test_a_save_failing_midway_leaves_the_old_model(tmp_path, monkeypatch, faili
         save_pretrained(_decoder(1), target)
     monkeypatch.undo()
     _assert_same_weights(load(target), old)
-    assert sorted(p.name for p in target.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    assert sorted(p.name for p in target.iterdir()) == [MODEL_CARD_FILE, CONFIG_FILE, WEIGHTS_FILE]
     assert _beside(target) == []  # the temporary folder is gone
 
 
@@ -209,7 +210,7 @@ def test_resaving_replaces_an_obsnets_model_and_removes_its_stale_files(tmp_path
     save_pretrained(_decoder(1), target)  # an obsnets model: replaced without overwrite=True
     if sys.platform == "linux":
         assert exchanged == [True]  # swapped in one step
-    assert sorted(p.name for p in target.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    assert sorted(p.name for p in target.iterdir()) == [MODEL_CARD_FILE, CONFIG_FILE, WEIGHTS_FILE]
     _assert_same_weights(load(target), _decoder(1))
     assert _beside(target) == []
 

@@ -3,41 +3,38 @@
 The core holds the abstract bases, the component registry, plugin discovery (pluggy hooks over
 ``obsnets`` entry points), basic blocks, observation encoders and the MIMO wrappers. Encoders,
 randomizers and network families come from plugins, nameable by string in any config.
+
+``import obsnets`` does not import torch: every name below that needs it is loaded on first
+access (PEP 562), so the command line's ``--help`` and a plugin's ``plugin.py`` (whose package
+imports :mod:`obsnets.lazy`, hence ``obsnets``) stay fast. No component module is imported
+until its name is resolved or its class accessed.
 """
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
-from obsnets.bases import (
-    ConvBase,
-    EncoderCore,
-    Module,
-    NetworkBase,
-    PoolBase,
-    PriorBase,
-    Randomizer,
-)
-from obsnets.blocks import (
-    MLP,
-    Parameter,
-    RNN_Base,
-    Sequential,
-    Squeeze,
-    Unsqueeze,
-    time_distributed,
-)
-from obsnets.building import build_component, check_kwargs
+# Gives the registry its plugin discovery (which runs at the first lookup, not here): without
+# it no installed plugin's component could be named. Light: pluggy and importlib.metadata.
+from obsnets import plugins as _plugins  # noqa: F401 - imported for that side effect
 from obsnets.errors import (
     AmbiguousNameError,
     ComponentCollisionError,
+    ComponentKindError,
     ConfigError,
+    DisabledPluginError,
+    HubError,
+    IncompatiblePluginError,
     InvalidKwargsError,
     ObsnetsError,
     PluginLoadError,
+    PluginSelectionWarning,
     ShapeError,
     UnknownComponentError,
 )
-from obsnets.hookspecs import hookimpl
 from obsnets.lazy import lazy_exports
+
+# Imported here, not lazily: the package attribute ``registry`` must be the Registry object,
+# and importing the submodule ``obsnets.registry`` later would otherwise bind the module there.
 from obsnets.registry import (
     KINDS,
     is_component,
@@ -48,6 +45,26 @@ from obsnets.registry import (
 )
 
 if TYPE_CHECKING:
+    from obsnets.bases import (
+        ConvBase,
+        EncoderCore,
+        InputNormalization,
+        Module,
+        NetworkBase,
+        PoolBase,
+        PriorBase,
+        Randomizer,
+    )
+    from obsnets.blocks import (
+        MLP,
+        Parameter,
+        RNN_Base,
+        Sequential,
+        Squeeze,
+        Unsqueeze,
+    )
+    from obsnets.blocks.time_distributed import time_distributed
+    from obsnets.building import build_component, check_kwargs
     from obsnets.encoders import (
         ObservationDecoder,
         ObservationEncoder,
@@ -56,10 +73,13 @@ if TYPE_CHECKING:
         obs_encoder_factory,
     )
     from obsnets.exporting import export_policy, load_exported
+    from obsnets.hookspecs import hookimpl
+    from obsnets.hub_upload import push_to_hub
     from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
     from obsnets.saving import load, save_pretrained
 
-__version__ = "0.1.0"
+# Written once, in pyproject.toml; read back from the installed metadata.
+__version__ = importlib.metadata.version("obsnets")
 
 __all__ = [
     "KINDS",
@@ -68,9 +88,14 @@ __all__ = [
     "RNN_MIMO_MLP",
     "AmbiguousNameError",
     "ComponentCollisionError",
+    "ComponentKindError",
     "ConfigError",
     "ConvBase",
+    "DisabledPluginError",
     "EncoderCore",
+    "HubError",
+    "IncompatiblePluginError",
+    "InputNormalization",
     "InvalidKwargsError",
     "Module",
     "NetworkBase",
@@ -80,6 +105,7 @@ __all__ = [
     "ObsnetsError",
     "Parameter",
     "PluginLoadError",
+    "PluginSelectionWarning",
     "PoolBase",
     "PriorBase",
     "RNN_Base",
@@ -100,6 +126,7 @@ __all__ = [
     "load",
     "load_exported",
     "obs_encoder_factory",
+    "push_to_hub",
     "register",
     "registry",
     "resolve_component",
@@ -107,11 +134,27 @@ __all__ = [
     "time_distributed",
 ]
 
-# Loaded on first access to keep ``import obsnets`` light: saving pulls in safetensors, and the
-# encoders and MIMO wrappers resolve by name through the core's own plugin anyway.
-__getattr__, _lazy_dir = lazy_exports(
+__getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "ConvBase": "obsnets.bases.conv_base:ConvBase",
+        "EncoderCore": "obsnets.bases.encoder_core:EncoderCore",
+        "InputNormalization": "obsnets.bases.input_normalization:InputNormalization",
+        "Module": "obsnets.bases.module:Module",
+        "NetworkBase": "obsnets.bases.network:NetworkBase",
+        "PoolBase": "obsnets.bases.pool:PoolBase",
+        "PriorBase": "obsnets.bases.network:PriorBase",
+        "Randomizer": "obsnets.bases.randomizer:Randomizer",
+        "MLP": "obsnets.blocks.mlp:MLP",
+        "Parameter": "obsnets.blocks.parameter:Parameter",
+        "RNN_Base": "obsnets.blocks.rnn:RNN_Base",
+        "Sequential": "obsnets.blocks.sequential:Sequential",
+        "Squeeze": "obsnets.blocks.reshape:Squeeze",
+        "Unsqueeze": "obsnets.blocks.reshape:Unsqueeze",
+        "time_distributed": "obsnets.blocks.time_distributed:time_distributed",
+        "build_component": "obsnets.building:build_component",
+        "check_kwargs": "obsnets.building:check_kwargs",
+        "hookimpl": "obsnets.hookspecs:hookimpl",
         "MIMO_MLP": "obsnets.mimo.mimo_mlp:MIMO_MLP",
         "RNN_MIMO_MLP": "obsnets.mimo.rnn_mimo_mlp:RNN_MIMO_MLP",
         "ObservationDecoder": "obsnets.encoders.observation_decoder:ObservationDecoder",
@@ -123,5 +166,6 @@ __getattr__, _lazy_dir = lazy_exports(
         "load_exported": "obsnets.exporting.exported_policy:load_exported",
         "export_policy": "obsnets.exporting.export:export_policy",
         "save_pretrained": "obsnets.saving:save_pretrained",
+        "push_to_hub": "obsnets.hub_upload:push_to_hub",
     },
 )

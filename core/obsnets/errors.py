@@ -15,10 +15,15 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "AmbiguousNameError",
     "ComponentCollisionError",
+    "ComponentKindError",
     "ConfigError",
+    "DisabledPluginError",
+    "HubError",
+    "IncompatiblePluginError",
     "InvalidKwargsError",
     "ObsnetsError",
     "PluginLoadError",
+    "PluginSelectionWarning",
     "ShapeError",
     "UnknownComponentError",
     "close_matches",
@@ -52,6 +57,10 @@ class ComponentCollisionError(ObsnetsError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
+class ComponentKindError(UnknownComponentError):
+    """A component name used in a slot of another kind (a pool given as a backbone)."""
+
+
 class InvalidKwargsError(ObsnetsError, TypeError):
     """Keyword arguments a component does not accept, or required ones that are missing."""
 
@@ -66,6 +75,27 @@ class ShapeError(ObsnetsError, ValueError):
 
 class PluginLoadError(ObsnetsError, ImportError):
     """A plugin, or the module defining one of its components, failed to load."""
+
+
+class IncompatiblePluginError(PluginLoadError):
+    """A component of a plugin that does not support the installed obsnets version."""
+
+
+class DisabledPluginError(UnknownComponentError):
+    """A component of a plugin switched off by ``OBSNETS_DISABLE_PLUGINS`` (or left out of
+    ``OBSNETS_LOAD_PLUGINS``), asked for by plain or qualified name."""
+
+
+class HubError(ObsnetsError, OSError):
+    """A model could not be fetched from, or sent to, the Hugging Face Hub.
+
+    The message names the repository, the revision and the cache folder looked in, and says
+    how to fix it (go online, download it first, log in).
+    """
+
+
+class PluginSelectionWarning(UserWarning):
+    """``OBSNETS_DISABLE_PLUGINS`` or ``OBSNETS_LOAD_PLUGINS`` names no installed plugin."""
 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

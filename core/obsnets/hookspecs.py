@@ -113,3 +113,18 @@ def obsnets_open_model_file(path: str) -> dict[str, Any] | None:
         loaded, in eval mode; each a registered obsnets component, so it can be saved) and
         ``"details"`` (JSON-ready facts about the file to show, name -> value).
     """
+
+
+@hookspec
+def obsnets_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    """Add hook specs of your own, for other plugins to implement (pytest's ``pytest_addhooks``).
+
+    Called once for each plugin that implements it, after every installed plugin registered and
+    before any plugin's hook names are checked, so a plugin may implement a hook another plugin
+    defines whatever their order. A plugin that implements such a hook but must also work
+    without the defining plugin installed marks it ``@hookimpl(optionalhook=True)``.
+
+    Args:
+        plugin_manager: obsnets' pluggy manager; call
+            ``plugin_manager.add_hookspecs(my_package.hookspecs)`` on it.
+    """

@@ -8,6 +8,7 @@ VisualCore`` working while importing the defining module only on first access.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ def lazy_exports(
         targets: Exported name -> ``"module:attribute"`` import string.
 
     Returns:
-        ``(__getattr__, __dir__)`` to assign in the package's ``__init__``.
+        ``(__getattr__, __dir__)`` to assign in the package's ``__init__``; ``__dir__`` lists
+        the package's public API: the lazy names and its ``__all__`` (names imported eagerly,
+        ``from obsnets.errors import ...`` say), not helpers such as ``importlib``.
     """
 
     def __getattr__(name: str) -> Any:  # noqa: N807 - the PEP 562 hook's name
@@ -35,6 +38,6 @@ def lazy_exports(
         return getattr(importlib.import_module(module_name), attribute)
 
     def __dir__() -> list[str]:  # noqa: N807 - the PEP 562 hook's name
-        return sorted(targets)
+        return sorted({*targets, *getattr(sys.modules[package], "__all__", ())})
 
     return __getattr__, __dir__

@@ -16,34 +16,41 @@ the others down:
   builds go on (see :func:`call_hook`);
 - an interrupted discovery (Ctrl-C) keeps nothing; the next lookup discovers again.
 
+Before a plugin is imported, its distribution's ``obsnets`` requirement is checked against the
+installed obsnets (:mod:`obsnets.plugin_compatibility`): a plugin that does not support it is
+``incompatible``, not loaded, and asking for one of its components says so and how to fix it.
+A plugin's hook implementations are validated as it registers (:mod:`obsnets.plugin_validation`):
+a misspelled hook name fails that plugin alone. A disabled or incompatible plugin's components
+are refused also by qualified name, so naming a module cannot bring back what was switched off.
+
 This module depends on :mod:`obsnets.registry`, never the reverse: importing it gives the
 registry its :class:`~obsnets.registry.Discovery`.
 
-Environment variables (read at discovery):
-
-``OBSNETS_DISABLE_PLUGINS``
-    ``1`` / ``all`` / ``*`` disables every installed plugin; otherwise a comma-separated list
-    of plugin (entry-point) or distribution names to skip. The core's own declarations
-    (distribution ``obsnets``) always load.
-``OBSNETS_LOAD_PLUGINS``
-    A comma-separated list: load only these plugins. Set but empty: load none.
+``OBSNETS_DISABLE_PLUGINS`` and ``OBSNETS_LOAD_PLUGINS`` (read at discovery) switch plugins
+off; see :mod:`obsnets.plugin_selection`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
-from obsnets import hookspecs
-from obsnets.catalog import distribution_for
+from obsnets import hookspecs, plugin_availability
 from obsnets.errors import ComponentCollisionError, ObsnetsError, PluginLoadError
+from obsnets.plugin_availability import top_level_package
+from obsnets.plugin_compatibility import (
+    CORE_DISTRIBUTION,
+    incompatibility,
+    installed_obsnets_version,
+)
 from obsnets.plugin_hooks import ISOLATED_HOOKS, PluginHookWarning, call_each_plugin
+from obsnets.plugin_info import ENTRY_POINT_GROUP, UNUSABLE, PluginInfo
+from obsnets.plugin_selection import DISABLE_ENV, LOAD_ENV, blocked_reason, warn_unknown_names
+from obsnets.plugin_validation import check_hook_names, register_checked
 from obsnets.registry import KINDS, ComponentEntry, Registry, registry
 
 __all__ = [
@@ -58,52 +65,8 @@ __all__ = [
     "get_plugin_manager",
     "list_plugins",
     "register_plugin",
+    "unavailable",
 ]
-
-ENTRY_POINT_GROUP = "obsnets"
-CORE_DISTRIBUTION = "obsnets"
-DISABLE_ENV = "OBSNETS_DISABLE_PLUGINS"
-LOAD_ENV = "OBSNETS_LOAD_PLUGINS"
-
-
-@dataclass
-class PluginInfo:
-    """What discovery found about one plugin.
-
-    Attributes:
-        name: The entry-point name (e.g. ``"visual"``).
-        module: The plugin module's import path (e.g. ``"obsnets_visual.plugin"``).
-        distribution: The distribution that declares it, e.g. ``"obsnets-visual"``.
-        version: That distribution's version.
-        status: ``"loaded"``, ``"disabled"`` or ``"failed"``.
-        reason: Why it is disabled, or the failure in one line.
-        error: The exception that made it fail, if any.
-        components: ``(kind, name)`` of every component it declared.
-        hook_errors: Hook name -> the error that hook raised (the plugin is skipped for it).
-    """
-
-    name: str
-    module: str
-    distribution: str | None
-    version: str | None
-    status: str = "loaded"
-    reason: str = ""
-    error: BaseException | None = None
-    components: list[tuple[str, str]] = field(default_factory=list)
-    hook_errors: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (for ``obsnets plugins --json``)."""
-        return {
-            "name": self.name,
-            "module": self.module,
-            "distribution": self.distribution,
-            "version": self.version,
-            "status": self.status,
-            "reason": self.reason,
-            "components": [{"kind": k, "name": n} for k, n in self.components],
-            "hook_errors": dict(self.hook_errors),
-        }
 
 
 class _Discovery:
@@ -113,8 +76,12 @@ class _Discovery:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self.blocked_packages: dict[str, PluginInfo] = {}
+        """Top-level package -> the disabled or incompatible plugin it belongs to."""
 
     def load_entry_points(self) -> None:
+        installed = installed_obsnets_version()
+        dists: dict[str, Any] = {}
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = getattr(ep, "dist", None)
             info = PluginInfo(
@@ -124,18 +91,87 @@ class _Discovery:
                 version=dist.version if dist else None,
             )
             self.plugins[ep.name] = info
-            blocked = _blocked_reason(info)
-            if blocked:
-                info.status, info.reason = "disabled", blocked
+            dists[ep.name] = dist
+            info.reason, info.fix = blocked_reason(info.name, info.distribution)
+            if info.reason:
+                info.status = "disabled"
                 continue
             try:
-                self.register(ep.load(), info)
+                self.check_compatible(info, getattr(dist, "requires", None), installed)
+                if info.status == "loaded":
+                    register_checked(self.manager, ep.load(), info.name)
             except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
-                self.fail(info, exc, f"import of {ep.value!r} failed")
+                self.fail(info, exc, f"loading {ep.value!r} failed")
+        # Names are checked once all specs are in: a plugin may implement another's hook.
+        loaded = [info for info in self.plugins.values() if info.status == "loaded"]
+        for info in loaded:
+            self.add_hookspecs(info)
+        for info in loaded:
+            self.check_names(info)
+        self.block_packages(dists)
+
+    @staticmethod
+    def check_compatible(
+        info: PluginInfo, requires: list[str] | None, installed: str | None
+    ) -> None:
+        """Mark ``info`` incompatible when its distribution's obsnets requirement excludes
+        the installed version."""
+        clash = incompatibility(requires, installed)
+        if clash is not None:
+            info.status, info.reason = "incompatible", clash.reason
+            info.fix = clash.fix(info.distribution)
+
+    def block_packages(self, dists: dict[str, Any]) -> None:
+        """Refuse the packages of disabled and incompatible plugins that no usable plugin
+        shares (a plugin module inside another plugin's package blocks nothing of it).
+
+        Args:
+            dists: Plugin name -> its distribution (``importlib.metadata.Distribution``).
+        """
+        if all(p.status not in UNUSABLE for p in self.plugins.values()):
+            return  # the usual case: nothing to read
+        packages = {n: _top_level_packages(p.module, dists.get(n)) for n, p in self.plugins.items()}
+        usable = set().union(
+            *(packages[n] for n, p in self.plugins.items() if p.status not in UNUSABLE)
+        )
+        self.blocked_packages = {
+            package: info
+            for name, info in self.plugins.items()
+            if info.status in UNUSABLE
+            for package in packages[name] - usable
+        }
 
     def register(self, plugin: ModuleType | object, info: PluginInfo) -> None:
+        """Register a plugin at runtime: arguments, its own specs, then its hook names."""
+        register_checked(self.manager, plugin, info.name)
+        self.add_hookspecs(info)
+        if info.status == "failed":
+            raise PluginLoadError(f"Plugin {info.name!r}: {info.reason}") from info.error
+        check_hook_names(self.manager, plugin, info.name)
         self.plugins[info.name] = info
-        self.manager.register(plugin, name=info.name)
+
+    def add_hookspecs(self, info: PluginInfo) -> None:
+        """Call ``info``'s own ``obsnets_add_hookspecs``, if it has one."""
+        plugin = self.manager.get_plugin(info.name)
+        if plugin is None or not hasattr(plugin, "obsnets_add_hookspecs"):
+            return
+        others = [p for p in self.manager.get_plugins() if p is not plugin]
+        try:
+            self.manager.subset_hook_caller("obsnets_add_hookspecs", others)(
+                plugin_manager=self.manager
+            )
+        except (Exception, SystemExit) as exc:
+            self.fail(info, exc, "adding its hook specs failed")
+
+    def check_names(self, info: PluginInfo) -> None:
+        """Fail ``info`` alone if it implements a hook that no plugin defines."""
+        plugin = self.manager.get_plugin(info.name)
+        if plugin is None:
+            return
+        try:
+            check_hook_names(self.manager, plugin, info.name)
+        except PluginLoadError as exc:
+            self.fail(info, exc, f"loading {info.module!r} failed")
 
     def fail(self, info: PluginInfo, exc: BaseException, what: str) -> None:
         info.status, info.error = "failed", exc
@@ -226,24 +262,11 @@ def _entry(info: PluginInfo, kind: str, name: str, target: str | type) -> Compon
     return ComponentEntry(kind, name, qualified, info.distribution or info.name, target, info.name)
 
 
-def _split_env(value: str) -> set[str]:
-    return {part.strip() for part in value.split(",") if part.strip()}
-
-
-def _blocked_reason(info: PluginInfo) -> str:
-    if info.distribution == CORE_DISTRIBUTION:
-        return ""  # the core's own components are not a plugin one can switch off
-    names = {info.name, info.distribution or ""}
-    disable = os.environ.get(DISABLE_ENV)
-    if disable is not None:
-        if disable.strip().lower() in {"1", "all", "*", "true"}:
-            return f"{DISABLE_ENV}={disable} disables all plugins"
-        if names & _split_env(disable):
-            return f"listed in {DISABLE_ENV}"
-    allow = os.environ.get(LOAD_ENV)
-    if allow is not None and not names & _split_env(allow):
-        return f"not listed in {LOAD_ENV}={allow!r}"
-    return ""
+def _top_level_packages(module: str, dist: Any) -> set[str]:
+    """The plugin module's top-level package, and those its distribution records."""
+    read_text = getattr(dist, "read_text", None)
+    recorded = (read_text("top_level.txt") or "") if read_text is not None else ""
+    return {top_level_package(module), *recorded.split()}
 
 
 _discovery: _Discovery | None = None
@@ -259,13 +282,15 @@ def _get_discovery() -> _Discovery:
             return _discovery
         if _pending is not None:
             return _pending  # a plugin asked while its own import runs
-        _pending = _Discovery()
+        discovery = _pending = _Discovery()
         try:
-            _pending.load_entry_points()
-            _discovery = _pending  # kept only once complete: Ctrl-C leaves nothing behind
+            discovery.load_entry_points()
+            _discovery = discovery  # kept only once complete: Ctrl-C leaves nothing behind
         finally:
             _pending = None
-        return _discovery
+    # Outside the transaction: a warning turned into an error must not undo discovery.
+    warn_unknown_names((p.name, p.distribution) for p in discovery.plugins.values())
+    return discovery
 
 
 class PluginDiscovery:
@@ -283,6 +308,10 @@ class PluginDiscovery:
         """``OBSNETS_DISABLE_PLUGINS=<plugin>`` for the last switchable plugin of ``entries``."""
         switchable = [e.plugin for e in entries if e.plugin and e.provider != CORE_DISTRIBUTION]
         return f"{DISABLE_ENV}={switchable[-1] if switchable else '<plugin>'}"
+
+    def unavailable(self, name: str, kind: str | None) -> ObsnetsError | None:
+        """See :func:`unavailable`."""
+        return unavailable(name, kind)
 
 
 registry.use_discovery(PluginDiscovery())
@@ -313,7 +342,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 
 def list_plugins() -> list[PluginInfo]:
-    """Every installed plugin, loaded, disabled or failed, sorted by name."""
+    """Every installed plugin, loaded, disabled, incompatible or failed, sorted by name."""
     registry.entries()  # components are declared on first lookup
     return sorted(_get_discovery().plugins.values(), key=lambda p: p.name)
 
@@ -327,6 +356,10 @@ def register_plugin(
         plugin: Any object with ``@obsnets.hookimpl`` functions.
         name: Its plugin name (must be unique).
         distribution: The distribution to report as provider; defaults to ``name``.
+
+    Raises:
+        PluginLoadError: a hook implementation is misnamed or has the wrong arguments (the
+            plugin is not registered).
     """
     discovery = _get_discovery()
     info = PluginInfo(
@@ -358,45 +391,20 @@ def reset() -> None:
     registry.reset_discovery()
 
 
-def explain_missing(name: str, kind: str | None) -> tuple[str, ObsnetsError | BaseException | None]:
-    """Say why ``name`` is not available: a plugin failed, is disabled, or is not installed.
+def explain_missing(name: str, kind: str | None) -> tuple[str, BaseException | None]:
+    """Say why ``name`` is not available: a plugin failed, or is not installed.
 
-    Returns:
-        A hint to append to the error message, and the exception to chain as its cause.
+    See :func:`obsnets.plugin_availability.explain_missing`; ``kind`` is not used.
+    """
+    return plugin_availability.explain_missing(_get_discovery().plugins.values(), name)
+
+
+def unavailable(name: str, kind: str | None) -> ObsnetsError | None:
+    """The error for a component of an installed plugin that is disabled or incompatible.
+
+    See :func:`obsnets.plugin_availability.unavailable`.
     """
     discovery = _get_discovery()
-    failed = [p for p in discovery.plugins.values() if p.status == "failed"]
-    wanted = distribution_for(name)
-    for info in failed:
-        if wanted is None or info.distribution == wanted:
-            return (
-                f" Plugin {info.name!r} ({info.distribution}) failed to load, and may provide "
-                f"it: {info.reason}. Run 'obsnets plugins' for details.",
-                info.error,
-            )
-    for info in discovery.plugins.values():
-        if info.status == "disabled" and _declares(discovery, info, name):
-            return (
-                f" Plugin {info.name!r} ({info.distribution}) provides it but is disabled "
-                f"({info.reason}).",
-                None,
-            )
-    if wanted is not None and not any(p.distribution == wanted for p in discovery.plugins.values()):
-        return f" It is provided by {wanted}: pip install {wanted}", None
-    return " Run 'obsnets list' to see every available name.", None
-
-
-def _declares(discovery: _Discovery, info: PluginInfo, name: str) -> bool:
-    # A disabled plugin is never registered; importing its light module to ask is cheap.
-    if distribution_for(name) == info.distribution:
-        return True
-    try:
-        module = metadata.EntryPoint(info.name, info.module, ENTRY_POINT_GROUP).load()
-        probe = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        probe.add_hookspecs(hookspecs)
-        probe.register(module)
-        names: list[str] = []
-        probe.hook.obsnets_register_components(register=lambda kind, n, target: names.append(n))
-    except (Exception, SystemExit):
-        return False
-    return name.rsplit(":", 1)[-1] in names
+    return plugin_availability.unavailable(
+        discovery.plugins.values(), discovery.blocked_packages, name, kind
+    )

@@ -11,7 +11,10 @@ A component becomes nameable in three ways, all ending here:
 Identity is ``"module:QualName"``: re-importing or reloading a module replaces its entries
 quietly, while two different providers of one qualified name is a collision. Plain names
 resolve when exactly one provider has them; otherwise the error lists every provider and the
-qualified names that settle it, or the plugin to disable.
+qualified names that settle it, or the plugin to disable (:mod:`obsnets.name_conflicts`). A
+name of another kind than the caller's slot says what it is ("a pool, not a backbone"). A
+component of a disabled or incompatible plugin is refused whether named plainly or qualified
+(the :class:`Discovery` says which plugin and why), so naming its module brings nothing back.
 
 Inside :func:`pinned_names` (see :mod:`obsnets.pinning`), a plain name resolves to the
 qualified name a saved model recorded for it. What a name may import is decided in
@@ -36,9 +39,12 @@ from typing import Protocol
 from obsnets.errors import (
     AmbiguousNameError,
     ComponentCollisionError,
+    ComponentKindError,
+    ObsnetsError,
     UnknownComponentError,
     suggestion,
 )
+from obsnets.name_conflicts import ambiguity_message, wrong_kind_message
 from obsnets.pinning import pinned_name, pinned_names
 from obsnets.trust import import_class, split_qualified_name, trusting_code
 
@@ -109,6 +115,13 @@ class Discovery(Protocol):
 
     def disable_example(self, entries: Sequence[ComponentEntry]) -> str:
         """How to switch off the plugin of one of ``entries``, e.g. ``"VAR=name"``."""
+
+    def unavailable(self, name: str, kind: str | None) -> ObsnetsError | None:
+        """The error for a name of an installed plugin kept out (disabled or incompatible).
+
+        Asked for every qualified name no plugin declared before it is imported, and for
+        every class no plugin declared before it is returned, so it must be cheap for those.
+        """
 
 
 class Registry:
@@ -221,7 +234,10 @@ class Registry:
 
         Raises:
             UnknownComponentError: no provider has it (close matches and the plugin that
-                would provide it are suggested).
+                would provide it are suggested); as :class:`~obsnets.errors.ComponentKindError`
+                when it names a component of another kind ("a pool, not a backbone"), as
+                :class:`~obsnets.errors.DisabledPluginError` when a disabled plugin has it.
+            IncompatiblePluginError: a plugin that does not support this obsnets has it.
             AmbiguousNameError: several providers have this plain name.
         """
         found = self.find(name, kind)
@@ -229,7 +245,7 @@ class Registry:
             return found[0]
         if found:
             example = self._discovery.disable_example(found) if self._discovery else "<plugin>"
-            raise AmbiguousNameError(_ambiguity_message(name, kind, found, example))
+            raise AmbiguousNameError(ambiguity_message(name, kind, found, example))
         raise self._unknown(name, kind)
 
     def resolve(self, name: str | type, kind: str | None = None) -> type:
@@ -251,6 +267,7 @@ class Registry:
         if ":" in name:
             split_qualified_name(name)  # malformed names fail here, importing nothing
             if not self.find(name, kind):
+                self._refuse_unavailable(name, kind)
                 return self._resolve_undeclared(name, kind)
         pinned = None if ":" in name else pinned_name(name, kind)
         if pinned is not None:
@@ -272,6 +289,8 @@ class Registry:
         )
 
     def _load(self, entry: ComponentEntry) -> type:
+        if entry.plugin is None:  # a class its module registered: is that module switched off?
+            self._refuse_unavailable(entry.qualified_name, entry.kind)
         if isinstance(entry.target, type):
             return entry.target
         owner = f" (declared by plugin {entry.plugin!r} of {entry.provider})"
@@ -287,9 +306,17 @@ class Registry:
             if e.plugin is not None
         }
 
+    def _refuse_unavailable(self, name: str, kind: str | None) -> None:
+        error = self._discovery.unavailable(name, kind) if self._discovery else None
+        if error is not None:
+            raise error
+
     def _resolve_undeclared(self, name: str, kind: str | None) -> type:
         # A qualified name nobody declared: a re-export inside a plugin's package, a module the
         # program imported, or (only with trust) any module. The class must be registered.
+        wrong_kind = self._wrong_kind(name, kind)
+        if wrong_kind is not None:
+            raise wrong_kind
         declared = split_qualified_name(name)[0].split(".", 1)[0] in self.plugin_packages()
         cls = import_class(name, declared=declared)
         entries = [e for e in self.find(qualified_name_of(cls)) if kind is None or e.kind == kind]
@@ -301,7 +328,19 @@ class Registry:
             )
         return cls
 
-    def _unknown(self, name: str, kind: str | None) -> UnknownComponentError:
+    def _wrong_kind(self, name: str, kind: str | None) -> ComponentKindError | None:
+        elsewhere = [e for e in self.find(name) if e.kind != kind] if kind else []
+        if not elsewhere:
+            return None
+        known = [e.name for e in self.entries(kind)]
+        return ComponentKindError(wrong_kind_message(name, str(kind), elsewhere, known))
+
+    def _unknown(self, name: str, kind: str | None) -> ObsnetsError:
+        refusal = self._wrong_kind(name, kind) or (
+            self._discovery.unavailable(name, kind) if self._discovery else None
+        )
+        if refusal is not None:
+            return refusal
         known = [e.name for e in self.entries(kind)]
         where = f" {kind}" if kind else " component"
         message = f"Unknown{where} {name!r}.{suggestion(name, known)}"
@@ -355,22 +394,6 @@ class Registry:
 
     def __iter__(self) -> Iterator[ComponentEntry]:
         return iter(self.entries())
-
-
-def _ambiguity_message(
-    name: str, kind: str | None, found: list[ComponentEntry], example: str
-) -> str:
-    def where(entry: ComponentEntry) -> str:
-        plugin = f", plugin {entry.plugin!r}" if entry.plugin else ""
-        return f"  {entry.qualified_name!r}  ({entry.kind}, from {entry.provider_label}{plugin})"
-
-    return (
-        f"{kind or 'component'} name {name!r} is provided by {len(found)} providers:\n"
-        + "\n".join(where(e) for e in found)
-        + f"\nEither name one of them by its qualified name (e.g. "
-        f"{found[0].qualified_name!r} instead of {name!r}), or disable the plugin whose "
-        f"{name!r} you do not want by its name: {example}."
-    )
 
 
 registry = Registry()

@@ -9,8 +9,9 @@ write leaves at most a hidden ``.<name>.saving-*`` folder beside it.
 Reading (:func:`read_folder`) opens the folder once and reads every file relative to that
 handle, so all files come from the same folder even while a writer replaces it; a read that
 loses the race (the folder it opened was removed under it) starts again. Only regular files
-named plainly inside the folder are read: no ``..``, no absolute path, no symlink, no FIFO or
-device.
+named plainly inside the folder are read: no ``..``, no absolute path, no FIFO or device, and
+no symlink, except where the caller names a root the links must stay inside (the Hugging Face
+cache stores a snapshot's files as symlinks into its ``blobs/`` folder, see :mod:`obsnets.hub`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ T = TypeVar("T")
 _READ_ATTEMPTS = 5
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 def check_file_name(name: object, where: str) -> str:
@@ -64,9 +66,10 @@ def check_file_name(name: object, where: str) -> str:
 class FolderReader:
     """Reads files of one opened folder (see :func:`read_folder`)."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, symlinks_within: Path | None = None) -> None:
         self.path = path
         self._fd = fd
+        self._symlinks_within = symlinks_within
 
     def read(self, name: str, limit: int) -> bytes:
         """Read file ``name`` of the folder.
@@ -77,20 +80,23 @@ class FolderReader:
 
         Raises:
             FileNotFoundError: there is no such file.
-            ConfigError: it is a symlink, a FIFO, a device or another non-regular file, or
-                larger than ``limit``.
+            ConfigError: it is a symlink (one whose real path leaves the allowed root, where
+                one was given), a FIFO, a device or another non-regular file, or larger than
+                ``limit``.
         """
         check_file_name(name, f"file name in {str(self.path)!r}")
         where = str(self.path / name)
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self._fd)
+            fd = os.open(name, _READ_FLAGS, dir_fd=self._fd)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
+            if exc.errno != errno.ELOOP:
+                raise
+            if self._symlinks_within is None:
                 raise ConfigError(
                     f"{where!r} is a symlink; a saved model's files must be regular files "
                     f"inside its folder."
                 ) from exc
-            raise
+            fd = self._open_link(name, where, self._symlinks_within)
         with os.fdopen(fd, "rb") as file:
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -100,13 +106,36 @@ class FolderReader:
             os.set_blocking(file.fileno(), True)
             return file.read()
 
+    def _open_link(self, name: str, where: str, root: Path) -> int:
+        """Open the file the symlink ``name`` leads to, if its real path is inside ``root``."""
+        # The link is read from the opened folder, so it is the one this snapshot holds.
+        link = os.readlink(name, dir_fd=self._fd)
+        target = os.path.realpath(os.path.join(os.path.realpath(self.path), link))
+        allowed = os.path.realpath(root)
+        if os.path.commonpath([allowed, target]) != allowed:
+            raise ConfigError(
+                f"{where!r} is a symlink to {target!r}, outside {allowed!r}; a downloaded "
+                f"model's files must stay inside its cache folder."
+            )
+        try:
+            # realpath resolved every link: one appearing now is refused (ELOOP).
+            return os.open(target, _READ_FLAGS)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ConfigError(f"{where!r} changed while it was read: {target!r}.") from exc
+            raise
 
-def read_folder(path: Path, reader: Callable[[FolderReader], T]) -> T:
+
+def read_folder(
+    path: Path, reader: Callable[[FolderReader], T], *, symlinks_within: Path | None = None
+) -> T:
     """Run ``reader`` on one consistent snapshot of the folder at ``path``.
 
     Args:
         path: The folder.
         reader: Reads what it needs through the :class:`FolderReader` it is given.
+        symlinks_within: Let the folder's files be symlinks whose real path is inside this
+            folder (a Hugging Face cache repository folder); ``None`` refuses every symlink.
 
     Returns:
         What ``reader`` returned.
@@ -118,7 +147,7 @@ def read_folder(path: Path, reader: Callable[[FolderReader], T]) -> T:
     for attempt in range(_READ_ATTEMPTS):
         with _opened(path) as fd:
             try:
-                return reader(FolderReader(path, fd))
+                return reader(FolderReader(path, fd, symlinks_within))
             except FileNotFoundError:
                 # A writer swapped a new folder in and removed the one we opened: read again.
                 if attempt + 1 == _READ_ATTEMPTS or not _replaced(path, fd):

@@ -8,6 +8,12 @@ A saved model is a directory::
                          every weight tensor (shape, dtype, sha256)
     model.safetensors    the weights; tensors shared under several state_dict keys are stored
                          once, and config.json lists the aliases
+    README.md            a generated model card (:mod:`obsnets.model_card`): what the Hugging
+                         Face Hub shows; loading never reads it, and folders without it load
+
+A saved model can also be loaded from the Hugging Face Hub (``"hf://org/name[@revision]"``,
+downloaded through its cache, see :mod:`obsnets.hub`) and published there with
+:func:`obsnets.hub_upload.push_to_hub`.
 
 Loading rebuilds the model through the registry (nothing is unpickled or evaluated): a missing
 plugin is an error naming the distribution to install, a version mismatch a warning, corrupted
@@ -48,6 +54,8 @@ from safetensors.torch import save_file
 
 from obsnets.building import build_component, skip_pretrained_weights
 from obsnets.errors import ConfigError, ObsnetsError, PluginLoadError
+from obsnets.hub import LocatedModel, locate_model
+from obsnets.model_card import MODEL_CARD_FILE, render_model_card
 from obsnets.registry import ComponentEntry, pinned_names, qualified_name_of, registry
 from obsnets.saved_config import FORMAT_VERSION, STORABLE_DTYPES, parse_saved_config
 from obsnets.saved_folder import FolderReader, read_folder, write_folder
@@ -56,15 +64,19 @@ from obsnets.trust import refusing_imports_from
 
 __all__ = [
     "CONFIG_FILE",
+    "MODEL_FILES",
     "WEIGHTS_FILE",
     "PluginVersionWarning",
     "load",
+    "load_located",
     "read_saved_config",
     "save_pretrained",
 ]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, MODEL_CARD_FILE)
+"""The files a saved model is written as, and downloaded as from the Hub."""
 CORE_DISTRIBUTION = "obsnets"
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_WEIGHTS_BYTES = 2**40
@@ -80,6 +92,10 @@ def save_pretrained(
 ) -> Path:
     """Save ``model`` to ``directory`` (created if needed) as config.json + model.safetensors.
 
+    A model card, README.md, is written beside them (:mod:`obsnets.model_card`: the network,
+    its components, the plugins and versions it needs, how to install and load it); it counts
+    as part of the saved model, so saving again replaces it.
+
     The folder is replaced in one step: readers, and a save that is interrupted at any
     moment, see the old model or the new one, never a mix. Each tensor keeps its dtype.
 
@@ -89,7 +105,7 @@ def save_pretrained(
             registered component classes; its structure must be what those arguments build
             (not changed after construction).
         directory: Where to write: a new or empty folder, or one holding an obsnets saved
-            model (which is replaced, stale files included).
+            model (which is replaced, its README.md and stale files included).
         overwrite: Also replace a folder (or file) holding anything else, and everything in
             it.
 
@@ -136,6 +152,7 @@ def save_pretrained(
     }
     text = json.dumps(config, indent=2) + "\n"
     saved = json.loads(text)  # exactly what load will read
+    card = render_model_card(saved)
     component = saved["component"]
     with skip_pretrained_weights(), pinned_names(_recorded_components(saved)):
         check_rebuilds_same(
@@ -153,6 +170,7 @@ def save_pretrained(
     def write(folder: Path) -> None:
         save_file(tensors, str(folder / WEIGHTS_FILE))
         (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+        (folder / MODEL_CARD_FILE).write_text(card, encoding="utf-8")
 
     write_folder(target, write)
     return directory
@@ -167,7 +185,8 @@ def _check_replaceable(target: Path, directory: Path) -> None:
         if not entries:
             return
         try:
-            ours = {CONFIG_FILE, read_saved_config(target)["weights"]["file"]}
+            weights = read_saved_config(target)["weights"]["file"]
+            ours = {CONFIG_FILE, MODEL_CARD_FILE, weights}
         except (ConfigError, OSError):
             ours = set()
         foreign = sorted(entries - ours)
@@ -182,14 +201,36 @@ def _check_replaceable(target: Path, directory: Path) -> None:
     )
 
 
-def read_saved_config(directory: str | Path) -> dict[str, Any]:
+def read_saved_config(
+    directory: str | Path,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+) -> dict[str, Any]:
     """Read and check a saved model's config.json (what ``obsnets inspect`` shows).
+
+    Args:
+        directory: The saved model's folder, or ``"hf://org/name[@revision]"`` (only its
+            config.json is downloaded).
+        revision: For a Hub model: branch, tag or commit (see :func:`load`).
+        cache_dir: For a Hub model: the Hugging Face cache folder instead of
+            ``HF_HUB_CACHE``.
+        local_files_only: For a Hub model: read only the cache, never the network.
 
     Raises:
         ConfigError: there is no saved model at ``directory``, or its config.json is
             malformed (the message names the field; see :mod:`obsnets.saved_config`).
+        HubError: a Hub model that is not cached and cannot be downloaded.
     """
-    return _read_saved(Path(directory), with_weights=False).config
+    located = locate_model(
+        directory,
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        files=(CONFIG_FILE,),
+    )
+    return _read_saved(located, with_weights=False).config
 
 
 @dataclass(frozen=True)
@@ -200,7 +241,8 @@ class _SavedFiles:
     weights: bytes
 
 
-def _read_saved(directory: Path, with_weights: bool) -> _SavedFiles:
+def _read_saved(located: LocatedModel, with_weights: bool) -> _SavedFiles:
+    directory = located.folder
     weights_file: list[str] = []  # set once config.json is read: the file being read next
 
     def read(folder: FolderReader) -> _SavedFiles:
@@ -213,7 +255,7 @@ def _read_saved(directory: Path, with_weights: bool) -> _SavedFiles:
         return _SavedFiles(config, folder.read(weights_file[0], MAX_WEIGHTS_BYTES))
 
     try:
-        return read_folder(directory, read)
+        return read_folder(directory, read, symlinks_within=located.symlinks_within)
     except OSError as exc:
         if weights_file:
             raise ObsnetsError(
@@ -223,9 +265,22 @@ def _read_saved(directory: Path, with_weights: bool) -> _SavedFiles:
 
 
 def load(
-    directory: str | Path, map_location: str | torch.device = "cpu", *, trust_code: bool = False
+    directory: str | Path,
+    map_location: str | torch.device = "cpu",
+    *,
+    trust_code: bool = False,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
 ) -> torch.nn.Module:
     """Rebuild a model saved with :func:`save_pretrained` and load its weights.
+
+    The model is read from a local folder, or from the Hugging Face Hub when ``directory`` is
+    ``"hf://org/name"`` or ``"hf://org/name@revision"``: its config.json, model.safetensors
+    and README.md are downloaded through the Hugging Face cache (``HF_HOME``,
+    ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE`` apply; see :mod:`obsnets.hub`) and loaded like a
+    local folder, as data. A plain ``"org/name"`` is a local path here (the error for a
+    missing one suggests ``hf://``); ``from_pretrained`` also takes bare Hub ids.
 
     The model is returned in **eval mode** (``model.training`` is false, randomizers and
     dropout off, BatchNorm using its running statistics), as ``from_pretrained`` does across
@@ -236,24 +291,59 @@ def load(
     saved with even if another installed plugin now provides the same name.
 
     Args:
-        directory: The saved model's directory.
+        directory: The saved model's directory, or ``"hf://org/name[@revision]"``.
         map_location: Device for the weights.
         trust_code: Let names in config.json that no installed plugin declares import their
             modules (see :mod:`obsnets.trust`); only for models from a source you trust.
             Off by default: loading is data only. Even with it, no module is imported from
             inside ``directory``.
+        revision: For a Hub model: the branch, tag or commit to load (default: the
+            repository's default branch); not with ``@revision`` in ``directory``, nor with
+            a local folder.
+        cache_dir: For a Hub model: the Hugging Face cache folder to use instead of
+            ``HF_HUB_CACHE``.
+        local_files_only: For a Hub model: use only the cache, never the network (as
+            ``HF_HUB_OFFLINE=1`` does).
 
     Returns:
         The model, in eval mode, on ``map_location``.
 
     Raises:
-        PluginLoadError: a distribution the model needs is not installed.
+        PluginLoadError: a distribution the model needs is not installed (for a Hub model:
+            also huggingface_hub, ``pip install "obsnets[hub]"``).
         UnknownComponentError: a component the model was saved with cannot be found now.
+        ConfigError: no saved model there; a malformed Hub reference, or no such repository
+            or revision.
+        HubError: a Hub model that is not cached and cannot be downloaded (the message names
+            the repository, the revision and the cache folder looked in).
         ObsnetsError: a weight tensor is missing, unexpected, of the wrong shape or dtype, or
             its content does not match its recorded checksum.
     """
-    directory = Path(directory)
-    saved = _read_saved(directory, with_weights=True)  # config and weights of one snapshot
+    located = locate_model(
+        directory,
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        files=MODEL_FILES,
+    )
+    return load_located(located, map_location, trust_code=trust_code)
+
+
+def load_located(
+    located: LocatedModel, map_location: str | torch.device = "cpu", *, trust_code: bool = False
+) -> torch.nn.Module:
+    """:func:`load` the saved model at a folder :func:`obsnets.hub.locate_model` found.
+
+    Args:
+        located: The folder, and for a Hub snapshot the cache folder its symlinks stay in.
+        map_location: Device for the weights.
+        trust_code: As for :func:`load`.
+
+    Returns:
+        The model, in eval mode, on ``map_location``.
+    """
+    directory = located.folder
+    saved = _read_saved(located, with_weights=True)  # config and weights of one snapshot
     config = saved.config
     _check_requirements(config["requires"])
     component = config["component"]

@@ -2,6 +2,7 @@
 
 from obsnets.bases.conv_base import ConvBase
 from obsnets.bases.encoder_core import EncoderCore
+from obsnets.bases.input_normalization import InputNormalization
 from obsnets.bases.module import Module
 from obsnets.bases.module_aliases import AliasedModule, StateDictAlias
 from obsnets.bases.network import NetworkBase, PriorBase
@@ -12,6 +13,7 @@ __all__ = [
     "AliasedModule",
     "ConvBase",
     "EncoderCore",
+    "InputNormalization",
     "Module",
     "NetworkBase",
     "PoolBase",

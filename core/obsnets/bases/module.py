@@ -112,7 +112,9 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
     def save_pretrained(self, directory: str | Path, *, overwrite: bool = False) -> Path:
         """Save to ``directory`` as config.json + model.safetensors (see :mod:`obsnets.saving`).
 
-        ``overwrite=True`` also replaces a folder that holds anything but an obsnets model.
+        A model card, README.md, is written beside them (the Hub shows it; see
+        :mod:`obsnets.model_card`). ``overwrite=True`` also replaces a folder that holds
+        anything but an obsnets model.
         """
         from obsnets.saving import save_pretrained
 
@@ -125,17 +127,47 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
         map_location: str = "cpu",
         *,
         trust_code: bool = False,
+        revision: str | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
     ) -> ModuleT:
         """Load a model saved with :meth:`save_pretrained`; it must be an instance of ``cls``.
 
+        ``directory`` is a local folder or a Hugging Face Hub model: ``"org/name"``,
+        ``"hf://org/name"`` or ``"hf://org/name@revision"``. An existing local path wins over
+        a Hub id (as in ``transformers``) and a ``pathlib.Path`` is always local; Hub files
+        are downloaded through the Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE``; see
+        :mod:`obsnets.hub`, needs ``pip install "obsnets[hub]"``) and loaded as data.
+
         Returned in eval mode, like :func:`obsnets.load`; call ``.train()`` to fine-tune.
-        ``trust_code`` is :func:`obsnets.load`'s: off by default, loading imports only what
-        installed plugins declare.
+
+        Args:
+            directory: The local folder or Hub model.
+            map_location: Device for the weights.
+            trust_code: :func:`obsnets.load`'s: off by default, loading imports only what
+                installed plugins declare.
+            revision: For a Hub model: branch, tag or commit (default: its default branch).
+            cache_dir: For a Hub model: the Hugging Face cache folder instead of
+                ``HF_HUB_CACHE``.
+            local_files_only: For a Hub model: use only the cache, never the network.
+
+        Raises:
+            ConfigError: the saved model is not a ``cls``, or there is none there (see
+                :func:`obsnets.load` for the rest).
         """
         from obsnets.errors import ConfigError
-        from obsnets.saving import load
+        from obsnets.hub import locate_model
+        from obsnets.saving import MODEL_FILES, load_located
 
-        model = load(directory, map_location=map_location, trust_code=trust_code)
+        located = locate_model(
+            directory,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            bare_repo_ids=True,
+            files=MODEL_FILES,
+        )
+        model = load_located(located, map_location=map_location, trust_code=trust_code)
         if not isinstance(model, cls):
             raise ConfigError(
                 f"{str(directory)!r} holds a {type(model).__name__}, not a {cls.__name__}; "

@@ -1,20 +1,20 @@
 """``obsnets build CONFIG.json``: build the network a config describes and run it once.
 
-A model file an installed plugin recognises (a robomimic checkpoint, with obsnets-robomimic)
-is accepted in place of the config: each of its networks is summarised and run once.
+A model file an installed plugin recognises (a robomimic checkpoint, with obsnets-robomimic),
+or a saved model on the Hugging Face Hub (``hf://org/name[@revision]``), is accepted in place
+of the config: each of its networks is summarised and run once.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from obsnets.cli.arguments import bounded_int
-from obsnets.cli.model_files import recognise_model_file
+from obsnets.cli.model_files import is_model_reference, recognise_model_file
 from obsnets.cli.output import print_json
 from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.config import build_from_config, load_config
@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument(
         "config",
         help="JSON config: {network, kwargs, obs_modalities}; or a model file a plugin "
-        "recognises (robomimic checkpoint .pth)",
+        "recognises (robomimic checkpoint .pth); or a saved model on the Hugging Face Hub, "
+        "hf://org/name[@revision]",
     )
     parser.add_argument("--summary", action="store_true", help="print the per-key table")
     parser.add_argument(
@@ -80,7 +81,7 @@ def _report(network: nn.Module, args: argparse.Namespace, label: str) -> dict[st
 
 def run(args: argparse.Namespace) -> int:
     """Build, summarise, run once."""
-    opened = recognise_model_file(args.config) if Path(args.config).is_file() else None
+    opened = recognise_model_file(args.config) if is_model_reference(args.config) else None
     if opened is None:
         report = _report(build_from_config(load_config(args.config)), args, "")
         if args.json:

@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument(
         "directory",
         metavar="PATH",
-        help="directory written by save_pretrained, or a model file (robomimic .pth)",
+        help="directory written by save_pretrained, hf://org/name[@revision] (a saved model "
+        "on the Hugging Face Hub), or a model file (robomimic .pth)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_trust_code_argument(parser)

@@ -1,4 +1,8 @@
-"""``obsnets list [KIND] [PATTERN]``: registered component names, glob-filtered."""
+"""``obsnets list [KIND] [PATTERN]``: registered component names, glob-filtered.
+
+Plain names that several providers share within a kind are flagged after the table, with the
+qualified names to write instead (such a plain name resolves to none of them).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import argparse
 
 from obsnets.cli.output import print_json, print_table
 from obsnets.errors import UnknownComponentError, suggestion
-from obsnets.registry import KINDS, list_components
+from obsnets.name_conflicts import colliding_names, collision_advice
+from obsnets.registry import KINDS, list_components, registry
 
 __all__ = ["add_parser", "run"]
 
@@ -35,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
             )
         kind, pattern = None, kind  # `obsnets list 'ResNet*'`
     entries = list_components(kind, pattern)
+    clashes = {
+        key: found
+        for key, found in colliding_names(registry.entries()).items()
+        if any((e.kind, e.name) == key for e in entries)
+    }
     if args.json:
         print_json(
             [
@@ -44,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
                     "qualified_name": e.qualified_name,
                     "provider": e.provider,
                     "loaded": e.is_loaded,
+                    "collides_with": [
+                        o.qualified_name
+                        for o in clashes.get((e.kind, e.name), [])
+                        if o.qualified_name != e.qualified_name
+                    ],
                 }
                 for e in entries
             ]
@@ -56,4 +71,8 @@ def run(args: argparse.Namespace) -> int:
         ["kind", "name", "provider", "qualified name"],
         [(e.kind, e.name, e.provider_label, e.qualified_name) for e in entries],
     )
+    if clashes:
+        print(f"\n{len(clashes)} colliding name(s):")
+        for (_, name), found in clashes.items():
+            print(f"  {collision_advice(name, found)}")
     return 0

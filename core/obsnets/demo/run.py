@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from obsnets.demo.reach_task import ReachTask
 from obsnets.demo.report import draw_learning_curve, draw_rollouts
 from obsnets.demo.windows import window_rows
 from obsnets.errors import ConfigError
+from obsnets.examples import SUFFIX, example_names, example_text
 from obsnets.saving import save_pretrained
 
 __all__ = ["DEFAULT_CONFIG", "LIMITS", "PRECISIONS", "DemoResult", "autocast_cpu", "run_demo"]
@@ -67,22 +67,20 @@ class DemoResult:
 
 
 def bundled_config(name: str = DEFAULT_CONFIG) -> dict[str, Any]:
-    """A network config bundled with obsnets: by default the demo's image GMM policy;
-    ``"reach_diffusion_policy.json"`` is an image diffusion policy (needs obsnets-diffusion)."""
-    text = resources.files("obsnets.examples").joinpath(name).read_text()
-    return dict(json.loads(text))
+    """A network config bundled with obsnets (:mod:`obsnets.examples`): by default the demo's
+    image GMM policy; ``"reach_diffusion_policy"`` is an image diffusion policy (needs
+    obsnets-diffusion). ``.json`` is optional."""
+    return dict(json.loads(example_text(name)))
 
 
 def demo_config(config_path: str | Path | None) -> dict[str, Any]:
-    """The config to train: a JSON file, else a bundled config's file name (see
+    """The config to train: a JSON file, else a bundled config's name (see
     :func:`bundled_config`), else the default bundled one."""
     if not config_path:
         return bundled_config()
     name = str(config_path)
-    if not Path(name).exists() and Path(name).name == name:  # a bare file name
-        bundled = resources.files("obsnets.examples").joinpath(name)
-        if bundled.is_file():
-            return bundled_config(name)
+    if not Path(name).exists() and name.removesuffix(SUFFIX) in example_names():
+        return bundled_config(name)
     return load_config(config_path)
 
 

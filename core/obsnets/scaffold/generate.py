@@ -221,6 +221,8 @@ def _render_all(names: PluginNames) -> dict[str, str]:
     layout = {
         "pyproject.toml": "pyproject.toml.tmpl",
         "README.md": "README.md.tmpl",
+        "CONTRIBUTING.md": "CONTRIBUTING.md.tmpl",
+        "LICENSE": "LICENSE.tmpl",
         f"{package}/__init__.py": "package/__init__.py.tmpl",
         f"{package}/plugin.py": "package/plugin.py.tmpl",
         f"{package}/{module}.py": f"kinds/{names.kind}.py.tmpl",

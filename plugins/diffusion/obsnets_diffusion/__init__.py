@@ -1,5 +1,6 @@
 """obsnets-diffusion: diffusion policies (a 1-D conditional U-Net denoising action chunks)."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from obsnets_diffusion.diffusion_policy_network import DiffusionPolicyNetwork
     from obsnets_diffusion.noise_schedulers import build_noise_scheduler
     from obsnets_diffusion.sinusoidal_pos_emb import SinusoidalPosEmb
+
+__version__ = importlib.metadata.version("obsnets-diffusion")  # written once, in pyproject.toml
 
 __all__ = [
     "ConditionalResidualBlock1D",

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from obsnets.bases.network import NetworkBase
 from obsnets.blocks import time_distributed
 from obsnets.encoders import ObservationGroupEncoder
 from obsnets.encoders.factory import ObsModalities
-from obsnets.errors import ConfigError, ShapeError
+from obsnets.errors import ConfigError, PluginLoadError, ShapeError
 from obsnets_diffusion.conditional_unet1d import ConditionalUnet1D
 from obsnets_diffusion.noise_schedulers import build_noise_scheduler, scheduler_settings
 
-__all__ = ["DiffusionPolicyNetwork"]
+__all__ = ["ENCODER_NORMS", "DiffusionPolicyNetwork"]
+
+ENCODER_NORMS = ("batch", "group")
+"""``encoder_norm`` choices: keep the encoder's BatchNorm layers, or swap them for GroupNorm."""
 
 
 class DiffusionPolicyNetwork(NetworkBase):
@@ -61,6 +66,10 @@ class DiffusionPolicyNetwork(NetworkBase):
         encoder_kwargs: Per-modality encoder settings (see ``obs_encoder_factory``), e.g.
             ``VisualCore`` with ``backbone_norm="group"`` and a ``CropRandomizer``.
         obs_modalities: Modality -> observation keys.
+        encoder_norm: ``"batch"`` keeps the observation encoder as built; ``"group"``
+            replaces every BatchNorm layer in it by ``GroupNorm(C // 16, C)``, as robomimic's
+            ``DiffusionPolicyUNet`` does to its encoder (BatchNorm statistics do not suit the
+            EMA copy). Needs obsnets-visual when the encoder has BatchNorm layers.
 
     Shapes: ``forward({k: (B, To, *obs_shapes[k])}) -> (B, Ta, A)``;
     ``training_loss(obs, actions (B, Tp, A)) -> ()``.
@@ -82,6 +91,7 @@ class DiffusionPolicyNetwork(NetworkBase):
         num_inference_timesteps: int | None = None,
         encoder_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
         obs_modalities: ObsModalities | None = None,
+        encoder_norm: str = "batch",
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -112,11 +122,18 @@ class DiffusionPolicyNetwork(NetworkBase):
             )
         self.num_inference_timesteps = num_inference_timesteps or train_steps
 
+        if encoder_norm not in ENCODER_NORMS:
+            raise ConfigError(
+                f"{owner}: encoder_norm must be one of {list(ENCODER_NORMS)}; got {encoder_norm!r}."
+            )
+        self.encoder_norm = encoder_norm
         encoder = ObservationGroupEncoder(
             observation_group_shapes={"obs": self.obs_shapes},
             encoder_kwargs=encoder_kwargs,
             obs_modalities=obs_modalities,
         )
+        if encoder_norm == "group":
+            _batchnorm_to_groupnorm(owner, encoder)
         unet = ConditionalUnet1D(
             input_dim=ac_dim,
             global_cond_dim=self.observation_horizon * encoder.output_shape()[0],
@@ -137,6 +154,24 @@ class DiffusionPolicyNetwork(NetworkBase):
     def output_shape(self, input_shape: Any = None) -> list[int]:
         """``[Ta, A]``: the actions :meth:`forward` returns (``input_shape`` is ignored)."""
         return [self.action_horizon, self.ac_dim]
+
+    def example_inputs(self, batch_size: int = 2) -> dict[str, Any]:
+        """Random ``forward`` inputs (``obsnets build``): ``{"obs_dict": {k: (B, To, ...)}}``.
+
+        Images (3-D shapes) are uniform in ``[0, 1]``, other observations standard normal,
+        drawn from a generator seeded with 0, on the network's device.
+
+        Args:
+            batch_size: ``B``.
+        """
+        generator = torch.Generator().manual_seed(0)
+        device = next(self.parameters()).device
+        obs: dict[str, torch.Tensor] = {}
+        for key, shape in self.obs_shapes.items():
+            size = (batch_size, self.observation_horizon, *shape)
+            draw = torch.rand if len(shape) == 3 else torch.randn
+            obs[key] = draw(size, generator=generator).to(device)
+        return {"obs_dict": obs}
 
     def build_noise_scheduler(self) -> Any:
         """A fresh diffusers scheduler with this network's settings (imports diffusers)."""
@@ -265,6 +300,21 @@ class DiffusionPolicyNetwork(NetworkBase):
                 f"{type(self).__name__}: actions must be expert chunks (B, {want[0]}, "
                 f"{want[1]}) (B, prediction_horizon, ac_dim); got {got}."
             )
+
+
+def _batchnorm_to_groupnorm(owner: str, encoder: nn.Module) -> None:
+    """Swap the encoder's BatchNorm layers for GroupNorm (C // 16 groups), in place."""
+    if not any(isinstance(m, _BatchNorm) for m in encoder.modules()):
+        return  # nothing to swap (low-dim encoders, GroupNorm backbones)
+    try:
+        norm = importlib.import_module("obsnets_visual.norm")
+    except ImportError as exc:
+        raise PluginLoadError(
+            f"{owner}: encoder_norm='group' swaps the encoder's BatchNorm layers with "
+            f"obsnets-visual's replace_batchnorm_with_groupnorm, which is not importable "
+            f"({exc}). Install it: pip install obsnets-visual."
+        ) from exc
+    norm.replace_batchnorm_with_groupnorm(encoder, group_size=16)
 
 
 def _at_least_one(owner: str, name: str, value: int) -> int:

@@ -6,28 +6,19 @@ network is built directly, so the plugin's own suite checks its numbers too.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
 from obsnets_diffusion import ConditionalUnet1D
 
-CASE = Path(__file__).resolve().parents[3].parent / "shared" / "parity" / "23_conditional_unet1d"
-pytestmark = pytest.mark.skipif(not CASE.is_dir(), reason="parity fixtures not available")
-
 
 @pytest.fixture
-def case() -> tuple[dict, ConditionalUnet1D, dict[str, torch.Tensor]]:
-    from safetensors.torch import load_file
-
-    spec = json.loads((CASE / "case.json").read_text())
-    network = ConditionalUnet1D(**spec["kwargs"])
-    assert list(network.state_dict()) == spec["state_dict_keys"]
-    network.load_state_dict(load_file(str(CASE / "weights.safetensors")), strict=True)
-    io = {k: v.clone() for k, v in load_file(str(CASE / "io.safetensors")).items()}
-    return spec, network.eval(), io
+def case(parity_case) -> tuple[dict, ConditionalUnet1D, dict[str, torch.Tensor]]:
+    recorded = parity_case("23_conditional_unet1d")
+    network = ConditionalUnet1D(**recorded.spec["kwargs"])
+    assert list(network.state_dict()) == recorded.spec["state_dict_keys"]
+    network.load_state_dict(recorded.weights, strict=True)
+    return recorded.spec, network.eval(), recorded.io
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """obsnets-policy: policy networks over observation dictionaries and their distributions."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from obsnets_policy.rnn_gmm_actor_network import RNNGMMActorNetwork
     from obsnets_policy.tanh_distribution import TanhWrappedDistribution
     from obsnets_policy.vae_actor import VAEActor
+
+__version__ = importlib.metadata.version("obsnets-policy")  # written once, in pyproject.toml
 
 __all__ = [
     "ActorNetwork",

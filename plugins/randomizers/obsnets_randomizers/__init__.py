@@ -1,5 +1,6 @@
 """obsnets-randomizers: CropRandomizer, ColorRandomizer and GaussianNoiseRandomizer."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -9,6 +10,8 @@ if TYPE_CHECKING:
     from obsnets_randomizers.color_randomizer import ColorRandomizer
     from obsnets_randomizers.crop_randomizer import CropRandomizer
     from obsnets_randomizers.gaussian_noise_randomizer import GaussianNoiseRandomizer
+
+__version__ = importlib.metadata.version("obsnets-randomizers")  # written once, in pyproject.toml
 
 __all__ = ["ColorRandomizer", "CropRandomizer", "GaussianNoiseRandomizer"]
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -12,10 +9,6 @@ import obsnets
 from obsnets.errors import ConfigError, ShapeError
 from obsnets_randomizers import CropRandomizer
 from obsnets_randomizers.crops import crop_image_from_indices, sample_random_image_crops
-
-CASE = Path("/work/shared/parity/03_crop_randomizer_eval")
-if not CASE.is_dir():  # the fixtures live outside the repository
-    CASE = Path(__file__).resolve().parents[3] / "shared" / "parity" / CASE.name
 
 
 def coordinate_images(batch: int, channels: int, height: int, width: int) -> torch.Tensor:
@@ -41,12 +34,9 @@ def window_origin(crop: torch.Tensor, width: int) -> tuple[int, int, int]:
     return image, top, left
 
 
-@pytest.mark.skipif(not CASE.is_dir(), reason="parity fixtures not available")
-def test_matches_robomimic_fixture_exactly():
-    from safetensors.torch import load_file
-
-    spec = json.loads((CASE / "case.json").read_text())
-    io = {k: v.clone() for k, v in load_file(str(CASE / "io.safetensors")).items()}
+def test_matches_robomimic_fixture_exactly(parity_case):
+    recorded = parity_case("03_crop_randomizer_eval")
+    spec, io = recorded.spec, recorded.io
     crop = obsnets.build_component("CropRandomizer", spec["kwargs"], kind="randomizer")
     assert list(crop.state_dict()) == spec["state_dict_keys"] == []
     crop.eval()

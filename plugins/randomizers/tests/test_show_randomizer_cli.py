@@ -155,7 +155,7 @@ def test_grayscale_image(tmp_path):
             ["CropRandomizer", "--image", "{image}", "--kwargs", '{"input_shape": [3, 5, 5]}'],
             "input_shape",
         ),
-        (["VisualCore", "--image", "{image}"], "Unknown randomizer 'VisualCore'"),
+        (["VisualCore", "--image", "{image}"], "'VisualCore' is an encoder_core, not a randomizer"),
         (["CropRandomizer", "--image", "{not_image}"], "Cannot read image"),
     ],
 )

@@ -1,5 +1,6 @@
 """obsnets-robomimic: build obsnets networks from robomimic kwargs and configs, load its weights."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
         StateDictMismatchError,
         load_robomimic_state_dict,
     )
+
+__version__ = importlib.metadata.version("obsnets-robomimic")  # written once, in pyproject.toml
 
 __all__ = [
     "AlgorithmInputs",

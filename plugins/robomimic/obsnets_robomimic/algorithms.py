@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from obsnets.errors import ConfigError, ObsnetsError
@@ -70,6 +71,9 @@ class AlgorithmInputs:
         ac_dim: Action dimension.
         encoder_kwargs: Per-modality encoder settings (``config.observation.encoder``).
         device: Where the networks will run (robomimic's ``VAEActor`` takes it).
+        weights: The state_dict the networks will be loaded from (``model["nets"]`` or
+            ``model["ema"]``, keys prefixed by network name), for algorithms whose
+            architecture robomimic did not record in the config.
     """
 
     algo_config: Mapping[str, Any]
@@ -79,6 +83,7 @@ class AlgorithmInputs:
     ac_dim: int
     encoder_kwargs: Mapping[str, Any]
     device: str = "cpu"
+    weights: Mapping[str, torch.Tensor] = field(default_factory=dict)
 
     def common_kwargs(self) -> dict[str, Any]:
         """``obs_shapes``, ``goal_shapes``, ``ac_dim``, ``encoder_kwargs``: every policy's."""
@@ -92,10 +97,20 @@ class AlgorithmInputs:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """One network of an algorithm: the robomimic class and its constructor kwargs."""
+    """One network of an algorithm: the robomimic class and its constructor kwargs.
+
+    Attributes:
+        robomimic_class: robomimic's class name, or the obsnets component that plays its
+            part.
+        kwargs: Constructor kwargs.
+        module: The submodule of the built network that robomimic's entries
+            ``<name>.*`` fill (``"nets"``: ``<name>.x`` loads into ``nets.x``); ``""`` for the
+            whole network.
+    """
 
     robomimic_class: str
     kwargs: dict[str, Any]
+    module: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,12 +122,16 @@ class AlgorithmSpec:
         networks: Inputs -> ``{network name in model["nets"]: NetworkSpec}``.
         action_source: (built networks, algo config) -> the algorithm's ``get_action``.
         frame_stacked: Whether observations carry ``train.frame_stack`` frames ``[T, ...]``.
+        weights: Algo config -> the ``model`` entry the networks act with: ``"nets"`` (the
+            trained weights), or ``"ema"`` (the averaged copy robomimic's
+            ``DiffusionPolicyUNet`` acts with when ``algo.ema.enabled``).
     """
 
     name: str
     networks: Callable[[AlgorithmInputs], dict[str, NetworkSpec]]
     action_source: Callable[[Mapping[str, nn.Module], Mapping[str, Any]], ActionSource]
     frame_stacked: bool = field(default=False)
+    weights: Callable[[Mapping[str, Any]], str] = field(default=lambda _: "nets")
 
 
 def _section(algo_config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -276,11 +295,10 @@ def _discover() -> None:
         return
     _discovered = True
     from obsnets.plugins import get_plugin_manager
-    from obsnets_robomimic import hookspecs
+    from obsnets_robomimic.hookspecs import add_hookspecs
 
     manager = get_plugin_manager()
-    if not hasattr(manager.hook, hookspecs.REGISTER_ALGORITHMS_HOOK):
-        manager.add_hookspecs(hookspecs)
+    add_hookspecs(manager)
     manager.hook.obsnets_robomimic_register_algorithms(register=register_algorithm)
 
 

@@ -97,6 +97,9 @@ class CheckpointFile:
         obs_normalization_stats: key -> ``{"offset", "scale"}`` nested lists, or ``None``.
         action_normalization_stats: key -> ``{"offset", "scale"}`` nested lists, or ``None``.
         variable_state: Training bookkeeping (``epoch``, ``best_return``, ...), or ``None``.
+        ema: ``model["ema"]``: the state_dict of the exponential-moving-average copy of the
+            networks (robomimic's ``DiffusionPolicyUNet`` stores ``ema.averaged_model``, keys as
+            in ``nets``), or ``None`` when the file has none.
     """
 
     path: Path
@@ -108,6 +111,7 @@ class CheckpointFile:
     obs_normalization_stats: dict[str, Any] | None
     action_normalization_stats: dict[str, Any] | None
     variable_state: dict[str, Any] | None
+    ema: dict[str, torch.Tensor] | None = None
 
 
 def _refused_name(exc: Exception) -> str | None:
@@ -179,12 +183,12 @@ def _stats(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | No
     return dict(stats)
 
 
-def _nets(model: Mapping[str, Any], where: str) -> dict[str, torch.Tensor]:
-    nets = _field(model, "nets", Mapping, where)
+def _nets(model: Mapping[str, Any], where: str, key: str = "nets") -> dict[str, torch.Tensor]:
+    nets = _field(model, key, Mapping, where)
     for name, value in nets.items():
         if not isinstance(name, str) or not isinstance(value, torch.Tensor):
             raise CheckpointFormatError(
-                f"{where}['nets'] must map parameter names to tensors; entry {name!r} is a "
+                f"{where}[{key!r}] must map parameter names to tensors; entry {name!r} is a "
                 f"{type(value).__name__}."
             )
     return dict(nets)
@@ -248,6 +252,8 @@ def read_checkpoint_file(path: str | Path) -> CheckpointFile:
         obs_normalization_stats=_stats(data, "obs_normalization_stats", where),
         action_normalization_stats=_stats(data, "action_normalization_stats", where),
         variable_state=dict(variable_state) if isinstance(variable_state, Mapping) else None,
+        # robomimic writes "ema": None when the algorithm keeps no EMA copy
+        ema=None if model.get("ema") is None else _nets(model, f"{where}['model']", "ema"),
     )
 
 

@@ -4,7 +4,8 @@ robomimic's ``policy_from_checkpoint`` rebuilds the algorithm from the stored co
 ``shape_metadata``, then loads ``model["nets"]`` strictly. This does the same without robomimic:
 the algorithm class is chosen as robomimic chooses it, each of its networks is built with
 :func:`~obsnets_robomimic.build_network` from the kwargs robomimic passes, and its weights are
-loaded with :func:`~obsnets_robomimic.load_robomimic_state_dict` under its name's prefix.
+loaded with :func:`~obsnets_robomimic.load_robomimic_state_dict` under its name's prefix, from
+the ``model`` entry the algorithm acts with (``nets``, or robomimic's EMA copy ``ema``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ from obsnets.errors import ConfigError
 from obsnets_robomimic.algorithms import (
     AlgorithmInputs,
     AlgorithmSpec,
+    NetworkSpec,
     algorithm_class_name,
     resolve_algorithm,
 )
-from obsnets_robomimic.checkpoint_file import CheckpointFile, read_checkpoint_file
+from obsnets_robomimic.checkpoint_file import (
+    CheckpointFile,
+    CheckpointFormatError,
+    read_checkpoint_file,
+)
 from obsnets_robomimic.config_migration import (
     encoder_kwargs_from_config,
     obs_modalities_from_config,
@@ -60,6 +66,8 @@ class RobomimicCheckpoint:
             (checkpoints older than robomimic 0.4).
         variable_state: Training bookkeeping (``epoch``, ``best_return``, ...), or ``None``.
         spec: How the algorithm is rebuilt and acts.
+        weights: The ``model`` entry the networks were loaded from: ``"nets"``, or ``"ema"``
+            (the averaged copy robomimic acts with, e.g. ``DiffusionPolicyUNet`` with EMA).
     """
 
     path: Path
@@ -73,6 +81,7 @@ class RobomimicCheckpoint:
     action_normalization_stats: NormalizationStats | None
     variable_state: dict[str, Any] | None
     spec: AlgorithmSpec
+    weights: str = "nets"
 
 
 def _stats_tensors(stats: Mapping[str, Any] | None, where: str) -> NormalizationStats | None:
@@ -105,7 +114,9 @@ def _group_shapes(
     return OrderedDict((k, list(shape)) for k, shape in all_shapes.items() if k in keys)
 
 
-def _algorithm_inputs(file: CheckpointFile, device: str) -> AlgorithmInputs:
+def _algorithm_inputs(
+    file: CheckpointFile, device: str, weights: Mapping[str, torch.Tensor]
+) -> AlgorithmInputs:
     algo_config = file.config.get("algo")
     if not isinstance(algo_config, Mapping):
         raise ConfigError(f"The config in {str(file.path)!r} has no 'algo' section.")
@@ -126,20 +137,50 @@ def _algorithm_inputs(file: CheckpointFile, device: str) -> AlgorithmInputs:
         ac_dim=file.shape_metadata["ac_dim"],
         encoder_kwargs=encoder_kwargs,
         device=device,
+        weights=weights,
     )
 
 
-def _build_networks(file: CheckpointFile, spec: AlgorithmSpec, device: str) -> dict[str, nn.Module]:
+def _weights(file: CheckpointFile, entry: str) -> dict[str, torch.Tensor]:
+    if entry == "nets":
+        return file.nets
+    if entry == "ema" and file.ema is not None:
+        return file.ema
+    if entry == "ema":
+        raise CheckpointFormatError(
+            f"{str(file.path)!r}: config.algo.ema.enabled is true, so robomimic acts with the "
+            f"EMA copy of the networks, but model['ema'] is missing or None (robomimic would "
+            f"act with untrained weights). Re-save the checkpoint from the training run, or "
+            f"set config.algo.ema.enabled to false to act with model['nets']."
+        )
+    raise CheckpointFormatError(
+        f"{str(file.path)!r}: the algorithm asks for weights model[{entry!r}]; obsnets-robomimic "
+        f"reads 'nets' and 'ema' only."
+    )
+
+
+def _network_entries(
+    weights: Mapping[str, torch.Tensor], name: str, net_spec: NetworkSpec
+) -> dict[str, torch.Tensor]:
+    """Network ``name``'s entries, keyed as in the built network (``net_spec.module`` first)."""
+    prefix, target = f"{name}.", f"{net_spec.module}." if net_spec.module else ""
+    return {target + k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def _build_networks(
+    file: CheckpointFile, spec: AlgorithmSpec, device: str, entry: str
+) -> dict[str, nn.Module]:
     modalities = obs_modalities_from_config(file.config)
+    weights = _weights(file, entry)
     networks: dict[str, nn.Module] = {}
-    for name, net_spec in spec.networks(_algorithm_inputs(file, device)).items():
+    for name, net_spec in spec.networks(_algorithm_inputs(file, device, weights)).items():
         network = build_network(net_spec.robomimic_class, net_spec.kwargs, modalities)
-        load_robomimic_state_dict(network, file.nets, prefix=f"{name}.")
+        load_robomimic_state_dict(network, _network_entries(weights, name, net_spec))
         networks[name] = network.to(device).eval()
-    unclaimed = [k for k in file.nets if k.split(".", 1)[0] not in networks]
+    unclaimed = [k for k in weights if k.split(".", 1)[0] not in networks]
     if unclaimed:
         raise StateDictMismatchError(
-            f"{str(file.path)!r}: model['nets'] holds entries of networks {spec.name} does not "
+            f"{str(file.path)!r}: model[{entry!r}] holds entries of networks {spec.name} does not "
             f"build ({', '.join(sorted({k.split('.', 1)[0] for k in unclaimed}))}), e.g. "
             f"{unclaimed[0]!r}; the file does not match its own config.",
             [],
@@ -167,20 +208,21 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Rob
         UnsafeCheckpointError: the file's pickle names a type that is not plain data.
         CheckpointFormatError: the file is not a robomimic checkpoint or lacks a field.
         UnsupportedAlgorithmError: the algorithm needs a network family no installed plugin
-            provides (``diffusion_policy`` today; ``BC_Transformer*`` without
-            obsnets-transformer).
+            provides (``BC_Transformer*`` without obsnets-transformer, ``diffusion_policy``
+            without obsnets-diffusion).
         StateDictMismatchError: the stored weights do not fit the networks the config
             describes.
     """
     file = read_checkpoint_file(path)
     algo_config = file.config.get("algo") or {}
     spec = resolve_algorithm(file.algo_name, algo_config)
+    entry = spec.weights(algo_config)
     where = f"checkpoint {str(file.path)!r}"
     return RobomimicCheckpoint(
         path=file.path,
         algo_name=file.algo_name,
         algo_class=algorithm_class_name(file.algo_name, algo_config),
-        networks=_build_networks(file, spec, str(device)),
+        networks=_build_networks(file, spec, str(device), entry),
         config=file.config,
         shape_metadata=file.shape_metadata,
         env_metadata=file.env_metadata,
@@ -192,4 +234,5 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Rob
         ),
         variable_state=file.variable_state,
         spec=spec,
+        weights=entry,
     )

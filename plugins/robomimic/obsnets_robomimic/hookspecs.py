@@ -1,20 +1,31 @@
 """Hooks obsnets-robomimic adds to obsnets' plugin manager.
 
 A plugin (any distribution with an ``obsnets`` entry point) implements them with
-``@obsnets.hookspecs.hookimpl``; obsnets-robomimic adds these specs to the manager the first
-time a checkpoint's algorithm is looked up.
+``@obsnets.hookspecs.hookimpl``; obsnets-robomimic adds these specs to the manager at
+discovery (``obsnets_add_hookspecs``), or the first time a checkpoint's algorithm is looked up
+if the plugin itself was not loaded. A plugin that must also work without obsnets-robomimic
+installed marks its implementation ``@hookimpl(optionalhook=True)``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from obsnets.hookspecs import hookspec
 
-__all__ = ["REGISTER_ALGORITHMS_HOOK", "obsnets_robomimic_register_algorithms"]
+__all__ = ["REGISTER_ALGORITHMS_HOOK", "add_hookspecs", "obsnets_robomimic_register_algorithms"]
 
 REGISTER_ALGORITHMS_HOOK = "obsnets_robomimic_register_algorithms"
+
+
+def add_hookspecs(manager: Any) -> None:
+    """Add these specs to ``manager`` (a ``pluggy.PluginManager``) unless it has them."""
+    # An implementation registered before its spec leaves a spec-less caller of that name.
+    caller = getattr(manager.hook, REGISTER_ALGORITHMS_HOOK, None)
+    if caller is None or not caller.has_spec():
+        manager.add_hookspecs(sys.modules[__name__])
 
 
 @hookspec

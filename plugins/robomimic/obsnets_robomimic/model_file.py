@@ -32,6 +32,7 @@ def describe_checkpoint(path: str | Path) -> dict[str, Any]:
         "details": {
             "algo_name": checkpoint.algo_name,
             "algorithm": checkpoint.algo_class,
+            "weights": f"model[{checkpoint.weights!r}]",
             "env_name": checkpoint.env_metadata.get("env_name"),
             "epoch": variable_state.get("epoch"),
             "ac_dim": checkpoint.shape_metadata["ac_dim"],

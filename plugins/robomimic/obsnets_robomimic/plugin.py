@@ -68,3 +68,11 @@ def obsnets_open_model_file(path: str) -> dict[str, Any] | None:
     if not is_robomimic_checkpoint(path):
         return None
     return describe_checkpoint(path)
+
+
+@hookimpl
+def obsnets_add_hookspecs(plugin_manager: Any) -> None:
+    """Define ``obsnets_robomimic_register_algorithms`` for the plugins that add algorithms."""
+    from obsnets_robomimic.hookspecs import add_hookspecs
+
+    add_hookspecs(plugin_manager)

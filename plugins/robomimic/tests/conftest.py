@@ -1,10 +1,13 @@
-"""Fixtures for the robomimic checkpoint tests: the shared checkpoint files and crafted ones."""
+"""Fixtures for the robomimic checkpoint tests: sidecars of the checkpoint files and crafted ones.
+
+``checkpoint_path`` (the files in tests/fixtures/robomimic_checkpoints) comes from the root
+conftest.py.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,31 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[3]
-CHECKPOINTS_ENV = "OBSNETS_ROBOMIMIC_CHECKPOINTS"
 CHECKPOINT_NAMES = ("bc_lowdim", "bc_rnn_gmm_image", "bc_transformer_gmm_lowdim")
-
-
-def checkpoints_dir() -> Path:
-    """``$OBSNETS_ROBOMIMIC_CHECKPOINTS``, else ``<repo>/../shared/robomimic_checkpoints``."""
-    override = os.environ.get(CHECKPOINTS_ENV)
-    return Path(override) if override else REPO.parent / "shared" / "robomimic_checkpoints"
-
-
-@pytest.fixture
-def checkpoint_path() -> Callable[[str], Path]:
-    """``checkpoint_path(name)``: the shared checkpoint file; skips when the set is absent."""
-
-    def find(name: str) -> Path:
-        path = checkpoints_dir() / f"{name}.pth"
-        if not path.is_file():
-            pytest.skip(
-                f"robomimic checkpoint {path} not found; set {CHECKPOINTS_ENV} to the folder "
-                f"holding the public test set (../shared/robomimic_checkpoints)."
-            )
-        return path
-
-    return find
 
 
 @pytest.fixture

@@ -194,9 +194,16 @@ def test_algorithms_without_obsnets_support_are_named():
         LookupError, match=r"robomimic algorithm BCQ \(algo_name 'bcq'\) is not supported"
     ):
         resolve_algorithm("bcq", {})
+    assert {"BC", "BC_GMM", "BC_RNN_GMM", "BC_VAE"} <= set(list_algorithms())
+
+
+def test_a_missing_network_family_names_its_plugin(monkeypatch):
+    # as without obsnets-diffusion installed (which registers DiffusionPolicyUNet)
+    without = {k: v for k, v in algorithms_module._ALGORITHMS.items() if k != "DiffusionPolicyUNet"}
+    monkeypatch.setattr(algorithms_module, "_ALGORITHMS", without)
+    monkeypatch.setattr(algorithms_module, "_discovered", True)
     with pytest.raises(LookupError, match=r"diffusion.*obsnets-diffusion"):
         resolve_algorithm("diffusion_policy", {})
-    assert {"BC", "BC_GMM", "BC_RNN_GMM", "BC_VAE"} <= set(list_algorithms())
 
 
 def test_a_plugin_adds_an_algorithm_through_the_hook(monkeypatch):

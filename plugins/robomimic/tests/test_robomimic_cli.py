@@ -67,7 +67,11 @@ def test_convert_writes_a_saved_model_with_the_same_outputs(
     out_dir = tmp_path / "converted"
     code, out, _ = _cli(capsys, "convert", str(checkpoint_path(name)), "--out", str(out_dir))
     assert code == 0 and str(out_dir) in out
-    assert sorted(p.name for p in out_dir.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RobomimicMigrationWarning)
         original = load_checkpoint(checkpoint_path(name)).networks["policy"]

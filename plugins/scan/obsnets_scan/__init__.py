@@ -1,5 +1,6 @@
 """obsnets-scan: ScanCore and the Conv1dBase backbone for range-finder (scan) observations."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -8,6 +9,8 @@ from obsnets_scan.plugin import COMPONENTS
 if TYPE_CHECKING:
     from obsnets_scan.conv1d_base import Conv1dBase
     from obsnets_scan.scan_core import ScanCore
+
+__version__ = importlib.metadata.version("obsnets-scan")  # written once, in pyproject.toml
 
 __all__ = ["Conv1dBase", "ScanCore"]
 

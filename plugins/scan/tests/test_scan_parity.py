@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
 from obsnets_scan import ScanCore
 
-CASE = Path("/work/shared/parity/02_scancore_conv1d_spatialsoftmax")
-if not CASE.is_dir():  # the fixtures live outside the repository
-    CASE = Path(__file__).resolve().parents[3] / "shared" / "parity" / CASE.name
-
-pytestmark = pytest.mark.skipif(not CASE.is_dir(), reason="parity fixtures not available")
-
 
 @pytest.fixture(scope="module")
-def case():
-    from safetensors.torch import load_file
-
-    spec = json.loads((CASE / "case.json").read_text())
-    state = dict(load_file(str(CASE / "weights.safetensors")))
-    for alias, canonical in spec["tied_keys"].items():
+def case(parity_case):
+    recorded = parity_case("02_scancore_conv1d_spatialsoftmax")
+    state = recorded.weights
+    for alias, canonical in recorded.spec["tied_keys"].items():
         state[alias] = state[canonical]
-    io = {k: v.clone() for k, v in load_file(str(CASE / "io.safetensors")).items()}
-    return spec, state, io
+    return recorded.spec, state, recorded.io
 
 
 def test_state_dict_keys_equal_robomimic(case):

@@ -4,6 +4,7 @@ Importing this package does not import timm; ``TimmConv`` and :func:`list_timm_m
 loaded on first access.
 """
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -12,6 +13,8 @@ from obsnets_timm.plugin import COMPONENTS
 if TYPE_CHECKING:
     from obsnets_timm.model_names import list_timm_models
     from obsnets_timm.timm_conv import TimmConv
+
+__version__ = importlib.metadata.version("obsnets-timm")  # written once, in pyproject.toml
 
 __all__ = ["TimmConv", "list_timm_models"]
 

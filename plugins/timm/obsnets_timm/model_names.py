@@ -23,8 +23,8 @@ def list_timm_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     Args:
         pattern: A glob pattern over model names, e.g. ``"resnet*"`` or ``"*efficientnet_b?"``.
         pretrained: List only architectures timm knows pretrained weights for, one entry per
-            weight tag (``"resnet18.a1_in1k"``). ``TimmConv`` never downloads them: fetch the
-            file yourself and pass its path as ``pretrained``.
+            weight tag (``"resnet18.a1_in1k"``); ``TimmConv(name, pretrained=True)`` loads
+            them through the Hugging Face cache.
 
     Returns:
         The matching names, sorted as timm sorts them.
@@ -60,9 +60,9 @@ def check_timm_model_name(model_name: str, component: str = "TimmConv") -> None:
     if ":" in model_name:
         raise ConfigError(
             f"{component}: model_name {model_name!r} names a model by source "
-            f"('hf-hub:' or 'local-dir:'), which timm resolves by downloading or reading a "
-            f"config folder. Pass timm's architecture name (e.g. 'resnet18') and the local "
-            f"weights file as pretrained='/path/to/model.safetensors'."
+            f"('hf-hub:' or 'local-dir:'), whose architecture timm reads from a config file. "
+            f"Pass timm's model name (e.g. 'resnet18.a1_in1k') with pretrained=True for its "
+            f"weights, or the local weights file as pretrained='/path/to/model.safetensors'."
         )
     arch, _, tag = model_name.partition(".")
     if not timm.is_model(arch):

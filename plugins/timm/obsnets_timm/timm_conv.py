@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from obsnets.bases import ConvBase
+from obsnets.bases import ConvBase, InputNormalization
 from obsnets.building import pretrained_weights_skipped
 from obsnets.errors import ConfigError, ShapeError, format_shape
 from obsnets_timm.checkpoint import check_checkpoint_keys, read_checkpoint
+from obsnets_timm.hub_weights import check_pretrained_weights_exist
 from obsnets_timm.model_names import check_timm_model_name
 from obsnets_timm.trunk import create_trunk
 
@@ -23,11 +24,11 @@ RESERVED_MODEL_KWARGS: dict[str, str] = {
     "features_only": "TimmConv always builds timm's features_only trunk",
     "out_indices": "choose the feature level with out_index",
     "in_chans": "set the number of input channels with input_channel",
-    "pretrained": "pass the weights file as TimmConv's pretrained argument",
+    "pretrained": "use TimmConv's pretrained argument (True, or a weights file)",
     "pretrained_cfg": "pick a pretrained config with a tagged model_name, e.g. 'resnet18.a1_in1k'",
-    "pretrained_cfg_overlay": "pass the weights file as TimmConv's pretrained argument",
+    "pretrained_cfg_overlay": "pass a weights file as TimmConv's pretrained argument",
     "checkpoint_path": "pass the weights file as TimmConv's pretrained argument",
-    "cache_dir": "TimmConv never downloads weights",
+    "cache_dir": "set HF_HUB_CACHE (or HF_HOME) to choose the Hugging Face cache",
 }
 """timm arguments ``TimmConv`` sets itself, with what to use instead."""
 
@@ -40,6 +41,10 @@ class TimmConv(ConvBase):
     feature model (for most architectures, the keys of the full timm model without its head).
     The output is one feature map, ``(B, C', H', W')``; timm models whose features are
     channels-last (Swin, ...) are permuted to channels-first.
+
+    With pretrained weights, :attr:`input_normalization` gives the mean, std, input size,
+    interpolation and crop of timm's ``pretrained_cfg`` for ``model_name`` (the tag's, or
+    the default tag's).
 
     Not in robomimic, which offers only its own ResNet and convolution backbones; this is the
     obsnets way to use any of timm's architectures inside ``VisualCore``.
@@ -56,8 +61,9 @@ class TimmConv(ConvBase):
         pretrained: bool | str | os.PathLike[str] = False,
         out_index: int = -1,
         model_kwargs: Mapping[str, Any] | None = None,
+        freeze: bool = False,
     ) -> None:
-        """Build the trunk, loading weights from a local file if given.
+        """Build the trunk, with timm's pretrained weights or a local file's if asked.
 
         Args:
             model_name: timm's model name, e.g. ``"resnet18"``, ``"efficientnet_b0"``,
@@ -67,24 +73,33 @@ class TimmConv(ConvBase):
             input_channel: Number of input channels ``C`` (``VisualCore`` passes its
                 ``input_shape[0]``). With pretrained weights of another channel count timm
                 adapts the first convolution (summed for 1 channel, tiled otherwise).
-            pretrained: ``False`` for random initialisation, or the path of a local weights
-                file: ``.safetensors`` or a torch file (read with ``weights_only=True``),
-                holding the state dict of ``timm.create_model(model_name)`` (head optional),
-                such as the ``model.safetensors`` of a ``timm/`` Hugging Face repository.
-                Nothing is ever downloaded; ``True`` is an error that asks for the path.
-                Not read inside :func:`obsnets.building.skip_pretrained_weights` (how
-                ``obsnets.load`` rebuilds a saved model: its saved weights are used).
+            pretrained: ``False`` for random initialisation; ``True`` for timm's own
+                pretrained weights of ``model_name`` (``timm.create_model(...,
+                pretrained=True)``: the ``hf_hub_id`` of its ``pretrained_cfg``, read from
+                the Hugging Face cache, so cached weights load offline with
+                ``HF_HUB_OFFLINE=1``, and downloaded into it when online); or the path of a
+                local weights file: ``.safetensors`` or a torch file (read with
+                ``weights_only=True``) holding the state dict of
+                ``timm.create_model(model_name)`` (head optional), such as the
+                ``model.safetensors`` of a ``timm/`` Hugging Face repository. Not read inside
+                :func:`obsnets.building.skip_pretrained_weights` (how ``obsnets.load``
+                rebuilds a saved model: its saved weights are used).
             out_index: Which of the model's feature levels to return, counted like a Python
                 index over timm's ``feature_info`` (``-1``: the deepest, usually stride 32;
                 ``1``: usually stride 4). Layers after that level are not built.
             model_kwargs: Extra keyword arguments for the timm model, e.g.
                 ``{"drop_path_rate": 0.1}`` or, for fixed-size transformers,
                 ``{"img_size": [84, 84]}``.
+            freeze: Freeze the backbone: no parameter requires a gradient, and BatchNorm
+                layers (timm's ``BatchNormAct2d`` too) stay in eval mode under ``.train()``
+                (see :meth:`obsnets.ConvBase.train`).
 
         Raises:
             UnknownComponentError: timm has no model of that name (close matches listed).
-            ConfigError: ``pretrained=True``, an unreadable or mismatched weights file, an
-                out-of-range ``out_index``, or a ``model_kwargs`` key TimmConv sets itself.
+            ConfigError: ``pretrained=True`` for weights that are neither in the cache nor
+                downloadable (the message says where timm looked) or that timm does not
+                have, an unreadable or mismatched weights file, an out-of-range
+                ``out_index``, or a ``model_kwargs`` key TimmConv sets itself.
             InvalidKwargsError: the timm model rejects one of ``model_kwargs``.
         """
         super().__init__()
@@ -97,20 +112,27 @@ class TimmConv(ConvBase):
         if isinstance(out_index, bool) or not isinstance(out_index, int):
             raise ConfigError(f"{label}: out_index must be an int; got {out_index!r}.")
         extra = _check_model_kwargs(model_kwargs, label)
-        path = _pretrained_path(pretrained, label)
+        source = _pretrained_source(pretrained, label)
         state = None
         # obsnets.load rebuilds inside skip_pretrained_weights: the saved weights replace
-        # the file's, which need not exist on the loading machine.
-        if path is not None and not pretrained_weights_skipped():
-            state = read_checkpoint(path, label)
+        # the original ones, which need not exist on the loading machine.
+        load = source is not False and not pretrained_weights_skipped()
+        from_hub = load and source is True
+        if from_hub:
+            check_pretrained_weights_exist(model_name, label)
+        elif load:
+            state = read_checkpoint(str(source), label)
             check_checkpoint_keys(state, model_name, extra, label)
 
         self.model_name = model_name
         self.input_channel = input_channel
         self.out_index = out_index
         self.model_kwargs = extra
-        self.pretrained_path = path
-        self.nets = create_trunk(model_name, input_channel, out_index, extra, state, label)
+        self.pretrained = source
+        """``False``, ``True`` (timm's weights) or the weights file's path, as given."""
+        self.nets = create_trunk(
+            model_name, input_channel, out_index, extra, state, label, from_hub=from_hub
+        )
         info: Any = self.nets.feature_info
         self.feature_channels: int = int(info.channels()[-1])
         """Channels of the returned level, from timm's ``feature_info``."""
@@ -120,6 +142,27 @@ class TimmConv(ConvBase):
         self._channels_last = str(getattr(fmt, "value", fmt)) == "NHWC"
         self._label = label
         self._shapes: dict[tuple[int, ...], list[int]] = {}
+        if freeze:
+            self._freeze_weights()
+
+    @property
+    def input_normalization(self) -> InputNormalization | None:
+        """timm's ``pretrained_cfg`` normalisation for the weights; ``None`` without any.
+
+        Read from the trunk's ``pretrained_cfg`` (for ``model_name``'s tag, or the default
+        one): ``mean``, ``std``, ``input_size``, ``interpolation``, ``crop_pct``. A weights
+        file passed as ``pretrained`` is taken to hold weights of that tag.
+        """
+        cfg: Any = getattr(self.nets, "pretrained_cfg", None)
+        if self.pretrained is False or not cfg or not cfg.get("mean") or not cfg.get("std"):
+            return None
+        return InputNormalization(
+            mean=cfg["mean"],
+            std=cfg["std"],
+            input_size=cfg.get("input_size"),
+            interpolation=cfg.get("interpolation") or None,
+            crop_pct=cfg.get("crop_pct"),
+        )
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """Return ``[C', H', W']`` for one ``(C, H, W)`` input, exactly, for any ``H, W``.
@@ -169,10 +212,9 @@ class TimmConv(ConvBase):
 
     def extra_repr(self) -> str:
         """Summarise the constructor arguments in ``repr``."""
-        pretrained = repr(self.pretrained_path) if self.pretrained_path else "False"
         return (
             f"model_name={self.model_name!r}, input_channel={self.input_channel}, "
-            f"out_index={self.out_index}, pretrained={pretrained}"
+            f"out_index={self.out_index}, pretrained={self.pretrained!r}, freeze={self.freeze}"
         )
 
     def _trace_output_shape(self, shape: tuple[int, ...]) -> list[int]:
@@ -238,19 +280,14 @@ def _check_model_kwargs(model_kwargs: Mapping[str, Any] | None, label: str) -> d
     return dict(model_kwargs)
 
 
-def _pretrained_path(pretrained: Any, label: str) -> str | None:
+def _pretrained_source(pretrained: Any, label: str) -> bool | str:
     if pretrained is False or pretrained is None:
-        return None
+        return False
     if pretrained is True:
-        raise ConfigError(
-            f"{label}: pretrained=True would download weights, which TimmConv never does. "
-            f"Download them once yourself (e.g. the model.safetensors of "
-            f"hf.co/timm/<model_name>) and pass the file: pretrained='/path/to/"
-            f"model.safetensors'."
-        )
+        return True
     if isinstance(pretrained, (str, os.PathLike)):
         return os.fspath(pretrained)
     raise ConfigError(
-        f"{label}: pretrained must be False or the path of a local weights file; got "
-        f"{pretrained!r}."
+        f"{label}: pretrained must be False, True (timm's weights, through the Hugging Face "
+        f"cache) or the path of a local weights file; got {pretrained!r}."
     )

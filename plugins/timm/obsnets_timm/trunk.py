@@ -8,6 +8,7 @@ import timm
 import torch
 
 from obsnets.errors import ConfigError, InvalidKwargsError
+from obsnets_timm.hub_weights import missing_weights_error
 from obsnets_timm.model_names import create_on_meta
 
 __all__ = ["create_trunk"]
@@ -20,6 +21,7 @@ def create_trunk(
     extra: dict[str, Any],
     state: dict[str, torch.Tensor] | None,
     label: str,
+    from_hub: bool = False,
 ) -> torch.nn.Module:
     """Build ``timm.create_model(model_name, features_only=True)`` returning one level.
 
@@ -29,12 +31,16 @@ def create_trunk(
         out_index: The feature level (timm's ``out_indices=(out_index,)``).
         extra: Further timm model arguments.
         state: A checked checkpoint to load (timm adapts the first conv, drops the head),
-            or ``None`` for random initialisation.
+            or ``None``.
         label: How to name the caller in messages.
+        from_hub: Without ``state``, load timm's own pretrained weights for ``model_name``
+            (its ``pretrained_cfg`` source: the Hugging Face cache, downloading if online);
+            neither means random initialisation.
 
     Raises:
-        ConfigError: ``out_index`` out of range (the levels are listed), or checkpoint
-            tensors of the wrong shape.
+        ConfigError: ``out_index`` out of range (the levels are listed), checkpoint
+            tensors of the wrong shape, or ``from_hub`` weights that are neither cached nor
+            downloadable (the message says where timm looked).
         InvalidKwargsError: the timm model rejects one of ``extra``.
     """
     # An in-memory state dict is timm's first-choice weight source ('source' cleared so no
@@ -43,7 +49,7 @@ def create_trunk(
     try:
         trunk = timm.create_model(
             model_name,
-            pretrained=state is not None,
+            pretrained=state is not None or from_hub,
             pretrained_cfg_overlay=overlay,
             features_only=True,
             out_indices=(out_index,),
@@ -60,6 +66,10 @@ def create_trunk(
         raise InvalidKwargsError(
             f"{label}: the timm model rejected model_kwargs {sorted(extra)}: {exc}."
         ) from exc
+    except OSError as exc:  # hub and URL lookups: not cached, offline, no network, no repo
+        if not from_hub:
+            raise
+        raise missing_weights_error(model_name, label, exc) from exc
     except RuntimeError as exc:
         if state is None or "state_dict" not in str(exc):
             raise

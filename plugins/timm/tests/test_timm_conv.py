@@ -175,7 +175,7 @@ def test_unknown_model_name_suggests_close_timm_names():
 
 
 def test_hub_names_and_unknown_tags_are_refused():
-    with pytest.raises(ConfigError, match="downloading"):
+    with pytest.raises(ConfigError, match=r"by source.*'resnet18.a1_in1k'\) with pretrained=True"):
         TimmConv("hf-hub:timm/resnet18.a1_in1k")
     with pytest.raises(ConfigError, match=r"no pretrained tag 'bogus'.*'resnet18.a1_in1k'"):
         TimmConv("resnet18.bogus")

@@ -1,4 +1,8 @@
-"""TimmConv(pretrained=path): weights come from a local file, never from the network."""
+"""TimmConv(pretrained=path): weights come from the local file, never from the network.
+
+``pretrained=True`` (timm's weights through the Hugging Face cache) is tested in
+test_timm_hub_weights.py.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +57,7 @@ def test_torch_checkpoint_nested_and_headless(tmp_path):
     torch.save({"state_dict": {f"module.{k}": v for k, v in headless.items()}}, path)
     net = TimmConv("resnet18", pretrained=str(path))
     assert_loaded(net, state)
-    assert net.pretrained_path == str(path)
+    assert net.pretrained == str(path)
 
 
 def test_pretrained_first_conv_is_adapted_to_one_channel(tmp_path):
@@ -65,11 +69,6 @@ def test_pretrained_first_conv_is_adapted_to_one_channel(tmp_path):
     expected = state["conv1.weight"].sum(dim=1, keepdim=True)
     torch.testing.assert_close(net.nets.conv1.weight, expected)
     torch.testing.assert_close(net.nets.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
-
-
-def test_pretrained_true_asks_for_a_path():
-    with pytest.raises(ConfigError, match=r"never does.*pretrained='/path/to/model.safetensors'"):
-        TimmConv("resnet18", pretrained=True)
 
 
 def test_missing_file_is_a_config_error(tmp_path):

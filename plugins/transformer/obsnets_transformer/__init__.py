@@ -1,5 +1,6 @@
 """obsnets-transformer: GPT-style transformer policies over sequences of observation dicts."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from obsnets_transformer.self_attention_block import SelfAttentionBlock
     from obsnets_transformer.transformer_actor_network import TransformerActorNetwork
     from obsnets_transformer.transformer_gmm_actor_network import TransformerGMMActorNetwork
+
+__version__ = importlib.metadata.version("obsnets-transformer")  # written once, in pyproject.toml
 
 __all__ = [
     "GEGLU",

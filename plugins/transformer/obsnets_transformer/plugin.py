@@ -35,7 +35,7 @@ def obsnets_register_components(register: RegisterComponent) -> None:
         register(kind, name, target)
 
 
-@hookimpl
+@hookimpl(optionalhook=True)  # obsnets-robomimic adds this hook's spec; it may be absent
 def obsnets_robomimic_register_algorithms(register: Callable[..., Any]) -> None:
     """Make robomimic's ``BC_Transformer`` and ``BC_Transformer_GMM`` checkpoints loadable."""
     from obsnets_transformer.robomimic_algorithms import transformer_algorithms

@@ -7,27 +7,11 @@ networks are built directly, and the written-out attention path (taken when
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
 from obsnets_transformer import MIMO_Transformer, TransformerGMMActorNetwork
-
-PARITY = Path(__file__).resolve().parents[3].parent / "shared" / "parity"
-pytestmark = pytest.mark.skipif(not PARITY.is_dir(), reason="parity fixtures not available")
-
-
-def _case(name: str) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    from safetensors.torch import load_file
-
-    folder = PARITY / name
-    spec = json.loads((folder / "case.json").read_text())
-    state = dict(load_file(str(folder / "weights.safetensors")))
-    io = {k: v.clone() for k, v in load_file(str(folder / "io.safetensors")).items()}
-    return spec, state, io
 
 
 def _written_out(network: nn.Module) -> None:
@@ -37,8 +21,9 @@ def _written_out(network: nn.Module) -> None:
 
 
 @pytest.mark.parametrize("path", ["fused", "written_out"])
-def test_mimo_transformer_matches_robomimic(path: str) -> None:
-    spec, state, io = _case("20_mimo_transformer")
+def test_mimo_transformer_matches_robomimic(path: str, parity_case) -> None:
+    recorded = parity_case("20_mimo_transformer")
+    spec, state, io = recorded.spec, recorded.weights, recorded.io
     network = MIMO_Transformer(**spec["kwargs"], obs_modalities=spec["obs_modalities"])
     assert list(network.state_dict()) == spec["state_dict_keys"]
     network.load_state_dict(state, strict=True)
@@ -56,8 +41,9 @@ def test_mimo_transformer_matches_robomimic(path: str) -> None:
     torch.testing.assert_close(attention, io["out/block0_attention/y"], **tolerance)
 
 
-def test_gmm_policy_mixture_matches_robomimic_with_learned_scales() -> None:
-    spec, state, io = _case("22_transformer_gmm_actor_network")
+def test_gmm_policy_mixture_matches_robomimic_with_learned_scales(parity_case) -> None:
+    recorded = parity_case("22_transformer_gmm_actor_network")
+    spec, state, io = recorded.spec, recorded.weights, recorded.io
     network = TransformerGMMActorNetwork(**spec["kwargs"], obs_modalities=spec["obs_modalities"])
     network.load_state_dict(state, strict=True)
     network.eval()

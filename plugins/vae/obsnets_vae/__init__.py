@@ -1,5 +1,6 @@
 """obsnets-vae: a (conditional) VAE with Gaussian, GMM and categorical priors."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
     from obsnets_vae.gaussian_prior import GaussianPrior
     from obsnets_vae.prior import Prior
     from obsnets_vae.vae import VAE
+
+__version__ = importlib.metadata.version("obsnets-vae")  # written once, in pyproject.toml
 
 __all__ = ["VAE", "CategoricalPrior", "GaussianPrior", "Prior"]
 

@@ -1,5 +1,6 @@
 """obsnets-value: value, action-value and distributional action-value networks."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
         DistributionalActionValueNetwork,
     )
     from obsnets_value.value_network import ValueNetwork
+
+__version__ = importlib.metadata.version("obsnets-value")  # written once, in pyproject.toml
 
 __all__ = [
     "ActionValueNetwork",

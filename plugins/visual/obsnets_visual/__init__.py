@@ -1,5 +1,6 @@
 """obsnets-visual: VisualCore, convolutional backbones and pools for image observations."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -33,6 +34,8 @@ EXTRA_EXPORTS = {
     "replace_batchnorm_with_frozen": "obsnets_visual.norm:replace_batchnorm_with_frozen",
     "replace_batchnorm_with_groupnorm": "obsnets_visual.norm:replace_batchnorm_with_groupnorm",
 }
+
+__version__ = importlib.metadata.version("obsnets-visual")  # written once, in pyproject.toml
 
 __all__ = [
     "CoordConv2d",

@@ -11,6 +11,7 @@ import torchvision
 from torch import nn
 from torch.func import functional_call
 
+from obsnets.bases import InputNormalization
 from obsnets.errors import ConfigError, ShapeError, suggestion
 from obsnets_visual._checks import describe
 from obsnets_visual.coord_conv import CoordConv2d
@@ -21,6 +22,7 @@ __all__ = [
     "meta_output_shape",
     "replace_first_conv",
     "trunk_layers",
+    "weights_normalization",
 ]
 
 _HEAD_NAMES = frozenset({"avgpool", "classifier", "fc", "head", "heads", "flatten"})
@@ -66,6 +68,35 @@ def build_torchvision_model(
             f"{component}: {model_name!r} has no weights {weights!r}; choose one of {names}."
         ) from exc
     return model, load_pretrained(component, model, pretrained, entry.url)
+
+
+def weights_normalization(model_name: str, weights: str) -> InputNormalization | None:
+    """The input normalisation torchvision's ``weights`` of ``model_name`` were trained with.
+
+    Read from the weights' own evaluation transforms (``ImageClassification``: mean, std,
+    crop and resize sizes, interpolation), so every weights entry reports its own values
+    (ResNet-50's ``IMAGENET1K_V2`` resizes to 232, not 256).
+
+    Args:
+        model_name: A torchvision model name, e.g. ``"resnet18"``.
+        weights: A member of its weights enum, or ``"DEFAULT"``.
+
+    Returns:
+        The normalisation, or ``None`` if the transforms do not normalise.
+    """
+    entry = getattr(torchvision.models.get_model_weights(model_name), weights)
+    transforms = entry.transforms()
+    mean, std = getattr(transforms, "mean", None), getattr(transforms, "std", None)
+    if mean is None or std is None:
+        return None
+    crop, resize = int(transforms.crop_size[0]), int(transforms.resize_size[0])
+    return InputNormalization(
+        mean=tuple(mean),
+        std=tuple(std),
+        input_size=(len(mean), crop, crop),
+        interpolation=str(transforms.interpolation.value),
+        crop_pct=crop / resize,
+    )
 
 
 def replace_first_conv(

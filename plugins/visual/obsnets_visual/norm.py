@@ -143,8 +143,9 @@ def _group_norm(layer: Any, groups: int) -> nn.Module:
     tail = _tail(layer)
     norm_class = GroupNormAct if tail else nn.GroupNorm
     norm = norm_class(groups, layer.num_features, eps=layer.eps, affine=layer.affine, **tail)
-    if layer.affine:  # match the BatchNorm's device and dtype
+    if layer.affine:  # match the BatchNorm's device, dtype and trainability (frozen backbones)
         norm = norm.to(device=layer.weight.device, dtype=layer.weight.dtype)
+        norm.requires_grad_(layer.weight.requires_grad)
     return norm
 
 
@@ -158,10 +159,11 @@ def replace_batchnorm_with_groupnorm(
     default 16 channels per group), or ``GroupNorm(num_groups, C)``. The GroupNorm keeps the
     BatchNorm's ``eps`` and ``affine`` and starts from its default initialisation (weight 1,
     bias 0), as robomimic's swap did; BatchNorm statistics are discarded, and the state_dict
-    keys become ``weight`` / ``bias`` only. timm's ``BatchNormAct2d`` / ``SyncBatchNormAct``
-    (BatchNorm fused with an activation) become a :class:`GroupNormAct` that keeps the
-    layer's own ``drop`` and ``act`` modules. Every layer is checked before any is replaced,
-    so an error leaves ``module`` unchanged.
+    keys become ``weight`` / ``bias`` only. Its parameters require gradients if the
+    BatchNorm's did (a frozen backbone stays frozen). timm's ``BatchNormAct2d`` /
+    ``SyncBatchNormAct`` (BatchNorm fused with an activation) become a
+    :class:`GroupNormAct` that keeps the layer's own ``drop`` and ``act`` modules. Every
+    layer is checked before any is replaced, so an error leaves ``module`` unchanged.
 
     Args:
         module: The network (a backbone, an encoder, a whole policy).

@@ -23,6 +23,11 @@ class ResNet18Conv(ResNetConvBase):
             state_dict (``torch.save`` or ``.safetensors``). Never downloads: a missing file
             is a ``ConfigError`` that says where it looked and how to provide the file.
         input_coord_conv: Replace ``conv1`` by a :class:`CoordConv2d` (two position channels).
+        freeze: Freeze the backbone: no parameter requires a gradient, and BatchNorm layers
+            stay in eval mode under ``.train()``.
+
+    With ``pretrained``, :attr:`input_normalization` is ImageNet's (``IMAGENET1K_V1``'s
+    mean, std and 224 crop of 256).
 
     Differs from robomimic: pretrained weights come only from local files (never
     downloaded), and replacing the pretrained ``conv1`` (``input_channel != 3`` or coordinate

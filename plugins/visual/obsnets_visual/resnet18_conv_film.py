@@ -9,9 +9,13 @@ from typing import cast
 import torch
 from torch import nn
 
-from obsnets.bases import ConvBase
+from obsnets.bases import ConvBase, InputNormalization
 from obsnets_visual._checks import as_shape, check_input, check_shape
-from obsnets_visual._torchvision import build_torchvision_model, replace_first_conv
+from obsnets_visual._torchvision import (
+    build_torchvision_model,
+    replace_first_conv,
+    weights_normalization,
+)
 from obsnets_visual.film_layer import FiLMLayer
 from obsnets_visual.pretrained import Pretrained
 
@@ -38,6 +42,8 @@ class ResNet18ConvFiLM(ConvBase):
         input_coord_conv: Replace ``conv1`` by a :class:`CoordConv2d`.
         lang_emb_dim: Size ``E`` of the language embedding each FiLM layer projects.
 
+    With ``pretrained``, :attr:`input_normalization` is ImageNet's (``IMAGENET1K_V1``).
+
     Differs from robomimic, which found each block's channel count by running random
     tensors through the blocks in training mode at construction (updating BatchNorm
     statistics, pretrained ones included); the counts are read from the blocks here.
@@ -56,6 +62,7 @@ class ResNet18ConvFiLM(ConvBase):
         replace_first_conv(name, model, int(input_channel), bool(input_coord_conv), loaded)
         self.input_channel = int(input_channel)
         self.input_coord_conv = bool(input_coord_conv)
+        self.pretrained = pretrained
         self.lang_emb_dim = int(lang_emb_dim)
         children = list(model.children())[:-2]  # drop avgpool, fc
         stem = [c for c in children if not isinstance(c, nn.Sequential)]
@@ -66,6 +73,13 @@ class ResNet18ConvFiLM(ConvBase):
             FiLMLayer(self.lang_emb_dim, _out_channels(block)) for block in blocks
         )
         self._output_channels = 512
+
+    @property
+    def input_normalization(self) -> InputNormalization | None:
+        """ImageNet's normalisation (``IMAGENET1K_V1``) when pretrained, else ``None``."""
+        if self.pretrained is False or self.pretrained is None:
+            return None
+        return weights_normalization("resnet18", "IMAGENET1K_V1")
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """``[512, ceil(H / 32), ceil(W / 32)]`` for a ``(input_channel, H, W)`` input."""

@@ -23,6 +23,11 @@ class ResNet50Conv(ResNetConvBase):
             state_dict (``torch.save`` or ``.safetensors``). Never downloads: a missing file
             is a ``ConfigError`` that says where it looked and how to provide the file.
         input_coord_conv: Replace ``conv1`` by a :class:`CoordConv2d` (two position channels).
+        freeze: Freeze the backbone: no parameter requires a gradient, and BatchNorm layers
+            stay in eval mode under ``.train()``.
+
+    With ``pretrained``, :attr:`input_normalization` is ImageNet's (``IMAGENET1K_V1``'s
+    mean, std and 224 crop of 256).
 
     Differs from robomimic: no deprecated torchvision keyword, weights only from local files,
     a warning when the pretrained ``conv1`` is replaced; no output-shape check on every forward.

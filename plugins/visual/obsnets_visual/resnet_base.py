@@ -9,9 +9,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from obsnets.bases import ConvBase
+from obsnets.bases import ConvBase, InputNormalization
 from obsnets_visual._checks import as_shape, check_input, check_shape
-from obsnets_visual._torchvision import build_torchvision_model, replace_first_conv
+from obsnets_visual._torchvision import (
+    build_torchvision_model,
+    replace_first_conv,
+    weights_normalization,
+)
 from obsnets_visual.pretrained import Pretrained
 
 __all__ = ["ResNetConvBase"]
@@ -36,6 +40,8 @@ class ResNetConvBase(ConvBase, abstract=True):
             Nothing is ever downloaded: a missing file is a ``ConfigError`` saying where to
             put it.
         input_coord_conv: Replace ``conv1`` by a :class:`CoordConv2d` (two position channels).
+        freeze: Freeze the backbone: no parameter requires a gradient, and BatchNorm layers
+            stay in eval mode under ``.train()`` (see :meth:`obsnets.ConvBase.train`).
     """
 
     arch: ClassVar[str]
@@ -47,6 +53,7 @@ class ResNetConvBase(ConvBase, abstract=True):
         input_channel: int = 3,
         pretrained: Pretrained = False,
         input_coord_conv: bool = False,
+        freeze: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -57,6 +64,18 @@ class ResNetConvBase(ConvBase, abstract=True):
         self.pretrained = pretrained
         # Everything but avgpool and fc: indices 0..7 as robomimic's keys.
         self.nets = nn.Sequential(*list(model.children())[:-2])
+        if freeze:
+            self._freeze_weights()
+
+    @property
+    def input_normalization(self) -> InputNormalization | None:
+        """ImageNet's normalisation of ``weights_name`` when pretrained, else ``None``.
+
+        A weights file passed as ``pretrained`` is taken to hold those weights.
+        """
+        if self.pretrained is False or self.pretrained is None:
+            return None
+        return weights_normalization(self.arch, self.weights_name)
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """``[C_out, ceil(H / 32), ceil(W / 32)]`` for a ``(input_channel, H, W)`` input."""
@@ -73,5 +92,5 @@ class ResNetConvBase(ConvBase, abstract=True):
     def extra_repr(self) -> str:
         return (
             f"input_channel={self.input_channel}, input_coord_conv={self.input_coord_conv}, "
-            f"pretrained={self.pretrained!r}"
+            f"pretrained={self.pretrained!r}, freeze={self.freeze}"
         )

@@ -8,13 +8,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from obsnets.bases import ConvBase
+from obsnets.bases import ConvBase, InputNormalization
 from obsnets_visual._checks import as_shape, check_input, check_shape
 from obsnets_visual._torchvision import (
     build_torchvision_model,
     meta_output_shape,
     replace_first_conv,
     trunk_layers,
+    weights_normalization,
 )
 from obsnets_visual.pretrained import Pretrained
 
@@ -48,6 +49,11 @@ class TorchvisionConv(ConvBase):
             recommended one.
         input_coord_conv: Replace the first convolution by a :class:`CoordConv2d`.
         model_kwargs: Extra keyword arguments for the torchvision builder.
+        freeze: Freeze the backbone: no parameter requires a gradient, and BatchNorm layers
+            stay in eval mode under ``.train()`` (see :meth:`obsnets.ConvBase.train`).
+
+    With ``pretrained``, :attr:`input_normalization` is that of the ``weights`` entry (its
+    torchvision evaluation transforms: mean, std, crop, resize, interpolation).
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class TorchvisionConv(ConvBase):
         weights: str = "DEFAULT",
         input_coord_conv: bool = False,
         model_kwargs: dict[str, Any] | None = None,
+        freeze: bool = False,
     ) -> None:
         super().__init__()
         self.label = f"TorchvisionConv({model_name!r})"
@@ -69,9 +76,22 @@ class TorchvisionConv(ConvBase):
         self.input_channel = int(input_channel)
         self.input_coord_conv = bool(input_coord_conv)
         self.pretrained = pretrained
+        self.weights = weights
         self.nets = nn.Sequential(*trunk_layers(self.label, model))
         # Plain dict of int lists: shape metadata, not module state.
         self._shape_cache: dict[tuple[int, ...], list[int]] = {}
+        if freeze:
+            self._freeze_weights()
+
+    @property
+    def input_normalization(self) -> InputNormalization | None:
+        """The normalisation of the ``weights`` entry when pretrained, else ``None``.
+
+        A weights file passed as ``pretrained`` is taken to hold those weights.
+        """
+        if self.pretrained is False or self.pretrained is None:
+            return None
+        return weights_normalization(self.model_name, self.weights)
 
     def output_shape(self, input_shape: Sequence[int] | None = None) -> list[int]:
         """The trunk's output shape ``[C, H', W']`` for a ``(input_channel, H, W)`` input."""
@@ -88,4 +108,7 @@ class TorchvisionConv(ConvBase):
         return self.nets(inputs)
 
     def extra_repr(self) -> str:
-        return f"model_name={self.model_name!r}, input_channel={self.input_channel}"
+        return (
+            f"model_name={self.model_name!r}, input_channel={self.input_channel}, "
+            f"freeze={self.freeze}"
+        )

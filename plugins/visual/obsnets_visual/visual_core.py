@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from obsnets.bases import EncoderCore, Module
+from obsnets.bases import EncoderCore, InputNormalization, Module
 from obsnets.bases.module_aliases import AliasedModule, StateDictAlias, replacement_module
 from obsnets.building import build_component, constructor_parameters
 from obsnets.errors import ConfigError, ShapeError
@@ -90,6 +90,16 @@ class VisualCore(AliasedModule, EncoderCore):
         channels_last: Store convolution weights in channels-last memory format and convert
             inputs to it in ``forward`` (same numbers; faster on some hardware: see
             ``benchmarks/encoders.py``).
+        normalize_input: Normalise the images inside the network as the backbone's
+            pretrained weights expect, ``(x - mean[c]) / std[c]`` per channel, with the
+            backbone's :attr:`~obsnets.ConvBase.input_normalization` (e.g. ImageNet's for
+            ``ResNet18Conv(pretrained=True)``, timm's ``pretrained_cfg`` for ``TimmConv``).
+            Images should then be in ``[0, 1]``. Off by default (robomimic's behaviour:
+            images go to the backbone as given); the mean and std are buffers, so they
+            follow ``.to()``, and are not saved (rebuilt from the backbone on load).
+
+    To freeze the backbone, pass ``backbone_kwargs={"freeze": True}`` to a backbone that
+    takes it (``ResNet18Conv``, ``ResNet50Conv``, ``TorchvisionConv``, ``TimmConv``).
 
     Differs from robomimic: components are resolved through the registry (robomimic
     ``eval``'d ``backbone_class`` / ``pool_class``, so backbones outside its own module
@@ -116,6 +126,7 @@ class VisualCore(AliasedModule, EncoderCore):
         backbone_norm: str = "batch",
         norm_num_groups: int | None = None,
         channels_last: bool = False,
+        normalize_input: bool = False,
     ) -> None:
         super().__init__(as_shape(type(self).__name__, input_shape))
         owner = type(self).__name__
@@ -141,6 +152,8 @@ class VisualCore(AliasedModule, EncoderCore):
         backbone = self._build(
             owner, "backbone", backbone_class, backbone_kwargs, "input_channel", self.input_shape[0]
         )
+        if normalize_input:
+            self._register_normalization(owner, backbone)
         if backbone_norm == "group":
             replace_batchnorm_with_groupnorm(backbone, num_groups=norm_num_groups)
         elif backbone_norm == "frozen":
@@ -166,9 +179,38 @@ class VisualCore(AliasedModule, EncoderCore):
         self.feature_dimension = None if feature_dimension is None else int(feature_dimension)
         self.backbone_norm = backbone_norm
         self.channels_last = bool(channels_last)
+        self.normalize_input = bool(normalize_input)
         self._output_shape = feature_shape
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
+
+    def _register_normalization(self, owner: str, backbone: nn.Module) -> None:
+        """Hold the backbone's mean and std as ``(C, 1, 1)`` buffers for ``forward``."""
+        name = type(backbone).__name__
+        normalization = getattr(backbone, "input_normalization", None)
+        if not isinstance(normalization, InputNormalization):
+            raise ConfigError(
+                f"{owner}(normalize_input=True): backbone {name} has no input normalisation "
+                f"to apply (input_normalization is None: built without pretrained weights, "
+                f"or a backbone that defines none). Build it with pretrained weights (e.g. "
+                f"backbone_kwargs={{'pretrained': True}}), or normalise the images yourself "
+                f"and leave normalize_input=False."
+            )
+        channels = self.input_shape[0]
+        if normalization.channels != channels:
+            raise ConfigError(
+                f"{owner}(normalize_input=True): {name}'s pretrained normalisation is for "
+                f"{normalization.channels} channels (mean={normalization.mean}), but "
+                f"input_shape {describe(self.input_shape)} has {channels}. Normalise the "
+                f"images yourself and leave normalize_input=False."
+            )
+        # Shaped (C, 1, ..., 1) to broadcast over (B, C, H, W); not persistent: rebuilt
+        # from the backbone's arguments on load, and robomimic's state_dict keys stay.
+        view = (channels,) + (1,) * (len(self.input_shape) - 1)
+        mean = torch.tensor(normalization.mean).reshape(view)
+        std = torch.tensor(normalization.std).reshape(view)
+        self.register_buffer("input_mean", mean, persistent=False)
+        self.register_buffer("input_std", std, persistent=False)
 
     @property
     def backbone(self) -> Module:
@@ -272,10 +314,16 @@ class VisualCore(AliasedModule, EncoderCore):
         Returns:
             ``(B, *output_shape())``, e.g. ``(B, 64)``.
         """
+        return self.nets(self._prepare_inputs(inputs))
+
+    def _prepare_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Check ``(B, *input_shape)`` images; normalise and convert them as configured."""
         check_input(type(self).__name__, inputs, self.input_shape)
+        if self.normalize_input:
+            inputs = (inputs - self.input_mean) / self.input_std  # per channel
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        return self.nets(inputs)
+        return inputs
 
     def extra_repr(self) -> str:
         return f"input_shape={self.input_shape}, output_shape={self._output_shape}"

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 
 from obsnets.errors import ShapeError
-from obsnets_visual._checks import check_input
 from obsnets_visual.visual_core import VisualCore, _DefaultName
 
 __all__ = ["VisualCoreLanguageConditioned"]
@@ -37,6 +36,7 @@ class VisualCoreLanguageConditioned(VisualCore):
         backbone_norm: See :class:`VisualCore`.
         norm_num_groups: See :class:`VisualCore`.
         channels_last: See :class:`VisualCore`.
+        normalize_input: See :class:`VisualCore`.
     """
 
     def __init__(
@@ -53,6 +53,7 @@ class VisualCoreLanguageConditioned(VisualCore):
         backbone_norm: str = "batch",
         norm_num_groups: int | None = None,
         channels_last: bool = False,
+        normalize_input: bool = False,
     ) -> None:
         super().__init__(
             input_shape,
@@ -67,6 +68,7 @@ class VisualCoreLanguageConditioned(VisualCore):
             backbone_norm=backbone_norm,
             norm_num_groups=norm_num_groups,
             channels_last=channels_last,
+            normalize_input=normalize_input,
         )
 
     def forward(self, inputs: torch.Tensor, lang_emb: torch.Tensor | None = None) -> torch.Tensor:
@@ -79,11 +81,9 @@ class VisualCoreLanguageConditioned(VisualCore):
         Returns:
             ``(B, *output_shape())``.
         """
-        name = type(self).__name__
-        check_input(name, inputs, self.input_shape)
+        inputs = self._prepare_inputs(inputs)
         if lang_emb is None:
+            name = type(self).__name__
             raise ShapeError(f"{name}.forward needs lang_emb of shape (B, E); got None.")
-        if self.channels_last:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
         features = self.backbone(inputs, lang_emb)
         return self.nets[1:](features)

@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
 from obsnets_visual import VisualCore
 
-CASE = Path("/work/shared/parity/01_visualcore_resnet18_spatialsoftmax")
-if not CASE.is_dir():  # the fixtures live outside the repository
-    CASE = Path(__file__).resolve().parents[3] / "shared" / "parity" / CASE.name
 
-pytestmark = pytest.mark.skipif(not CASE.is_dir(), reason="parity fixtures not available")
-
-
-def _load_case() -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+@pytest.fixture(scope="module")
+def case(parity_case) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     from safetensors.torch import load_file
 
-    spec = json.loads((CASE / "case.json").read_text())
-    state = dict(load_file(str(CASE / "weights.safetensors")))
+    recorded = parity_case("01_visualcore_resnet18_spatialsoftmax")
+    spec, state = recorded.spec, recorded.weights
     for external in spec["external_weights"]:
-        for key, tensor in load_file(str(CASE / external["file"])).items():
+        for key, tensor in load_file(str(recorded.folder / external["file"])).items():
             # Conv kernels are stored as float8_e4m3fn; the recorded outputs used them as float32.
             value = tensor.float() if tensor.dtype.is_floating_point else tensor
             state[external["prefix"] + key] = value
     for alias, canonical in spec["tied_keys"].items():
         state[alias] = state[canonical]
-    io = {k: v.clone() for k, v in load_file(str(CASE / "io.safetensors")).items()}
-    return spec, state, io
-
-
-@pytest.fixture(scope="module")
-def case():
-    return _load_case()
+    return spec, state, recorded.io
 
 
 def test_state_dict_keys_equal_robomimic(case):

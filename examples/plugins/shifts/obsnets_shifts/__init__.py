@@ -1,5 +1,6 @@
 """obsnets-shifts: DrQ random-shift image augmentation for obsnets observation encoders."""
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from obsnets.lazy import lazy_exports
@@ -11,6 +12,8 @@ if TYPE_CHECKING:
         RandomShiftsRandomizer,
         shift_images,
     )
+
+__version__ = importlib.metadata.version("obsnets-shifts")  # written once, in pyproject.toml
 
 __all__ = ["RandomShiftsRandomizer", "shift_images"]
 

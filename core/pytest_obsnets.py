@@ -11,7 +11,12 @@ taking ``obsnets_conformance`` gets one test per case and check, e.g.
         obsnets_conformance.run()
 
 Checks that do not apply (no CUDA device; excluded by the case with a reason) are skipped
-with that reason. This module imports nothing heavy until a test uses the fixture.
+with that reason.
+
+pytest imports this module at the start of every run in every environment where obsnets is
+installed, so it is a top-level module (one inside ``obsnets`` would import that package first)
+and imports neither obsnets nor torch until a test uses the fixture: an unrelated test suite
+does not pay for them, and needs no ``-p no:obsnets``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,12 @@ CASES_VARIABLE = "CONFORMANCE_CASES"
 
 @dataclass(frozen=True)
 class ConformanceTest:
-    """One check of one case, as handed to a test by the ``obsnets_conformance`` fixture."""
+    """One check of one case, as handed to a test by the ``obsnets_conformance`` fixture.
+
+    Attributes:
+        case: The component and its example arguments and inputs.
+        check: The name of the check (one of :data:`obsnets.testing.CHECKS`).
+    """
 
     case: ConformanceCase
     check: str
