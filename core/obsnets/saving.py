@@ -7,7 +7,7 @@ A saved model is a directory::
                          distributions provided them (with versions), and a description of
                          every weight tensor (shape, dtype, sha256)
     model.safetensors    the weights; tensors shared under several state_dict keys are stored
-                         once, and config.json lists the aliases
+                         once, and config.json lists the aliases (:mod:`obsnets.saved_weights`)
     README.md            a generated model card (:mod:`obsnets.model_card`): what the Hugging
                          Face Hub shows; loading never reads it, and folders without it load
 
@@ -37,7 +37,6 @@ field (:mod:`obsnets.saved_config`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -48,8 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
 from safetensors.torch import save_file
 
 from obsnets.building import build_component, skip_pretrained_weights
@@ -60,6 +57,7 @@ from obsnets.registry import ComponentEntry, pinned_names, qualified_name_of, re
 from obsnets.saved_config import FORMAT_VERSION, STORABLE_DTYPES, parse_saved_config
 from obsnets.saved_folder import FolderReader, read_folder, write_folder
 from obsnets.saved_structure import check_rebuilds_same
+from obsnets.saved_weights import dedupe_tensors, describe_tensor, load_state, read_weights
 from obsnets.trust import refusing_imports_from
 
 __all__ = [
@@ -124,7 +122,7 @@ def save_pretrained(
     if arguments is None:
         raise ConfigError(f"{type(model).__name__} does not record its constructor arguments.")
     kwargs = {name: _encode(value, f"{entry.name}.{name}") for name, value in arguments.items()}
-    tensors, tied = _dedupe(model.state_dict())
+    tensors, tied = dedupe_tensors(model.state_dict())
     unstorable = {k: t.dtype for k, t in tensors.items() if t.dtype not in _STORABLE}
     if unstorable:
         raise ConfigError(
@@ -146,7 +144,7 @@ def save_pretrained(
         "requires": _requirements(components),
         "weights": {
             "file": WEIGHTS_FILE,
-            "tensors": {k: _describe(t) for k, t in tensors.items()},
+            "tensors": {k: describe_tensor(t) for k, t in tensors.items()},
             "tied": tied,
         },
     }
@@ -358,8 +356,8 @@ def load_located(
             kind=component["kind"],
             trust_code=trust_code,
         )
-    state = _read_weights(directory, saved, map_location)
-    _load_state(model, state)
+    state = read_weights(directory / config["weights"]["file"], saved.weights, config["weights"])
+    load_state(model, {k: t.to(map_location) for k, t in state.items()})
     return model.to(map_location).eval()
 
 
@@ -443,101 +441,3 @@ def _check_requirements(requires: Mapping[str, str | None]) -> None:
                 PluginVersionWarning,
                 stacklevel=3,
             )
-
-
-def _dedupe(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    # robomimic-compatible modules register some submodules under two names; their tensors
-    # are stored once and the other keys recorded as aliases.
-    seen: dict[tuple[int, tuple[int, ...], tuple[int, ...], torch.dtype], str] = {}
-    tensors: dict[str, torch.Tensor] = {}
-    tied: dict[str, str] = {}
-    for key, tensor in state.items():
-        identity = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
-        if tensor.numel() and identity in seen:
-            tied[key] = seen[identity]
-            continue
-        seen[identity] = key
-        tensors[key] = tensor.detach().contiguous().cpu()
-    return tensors, tied
-
-
-def _describe(tensor: torch.Tensor, checksum: bool = True) -> dict[str, Any]:
-    description: dict[str, Any] = {
-        "shape": list(tensor.shape),
-        "dtype": str(tensor.dtype).removeprefix("torch."),
-    }
-    if checksum:
-        description["sha256"] = _digest(tensor)
-    return description
-
-
-def _digest(tensor: torch.Tensor) -> str:
-    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
-    return hashlib.sha256(data.numpy().tobytes()).hexdigest()
-
-
-def _read_weights(
-    directory: Path, saved: _SavedFiles, map_location: str | torch.device
-) -> dict[str, torch.Tensor]:
-    weights = saved.config["weights"]
-    path = directory / weights["file"]
-    try:
-        stored = load_safetensors(saved.weights)
-    except SafetensorError as exc:
-        raise ObsnetsError(f"Cannot read weights {str(path)!r}: {exc}.") from exc
-    expected = weights["tensors"]
-    for key, description in expected.items():
-        if key not in stored:
-            raise ObsnetsError(f"Weights file {str(path)!r} lacks tensor {key!r}.")
-        found = _describe(stored[key], checksum=False)
-        if {k: description[k] for k in found} != found:
-            raise ObsnetsError(
-                f"Tensor {key!r} in {str(path)!r} is {found['dtype']} {found['shape']}, but "
-                f"config.json says {description['dtype']} {description['shape']}: the weights "
-                f"belong to another model."
-            )
-    for key, description in expected.items():
-        if _digest(stored[key]) != description["sha256"]:
-            raise ObsnetsError(
-                f"Tensor {key!r} in {str(path)!r} does not match its checksum in config.json: "
-                f"the file is corrupted or belongs to another model."
-            )
-    extra = sorted(set(stored) - set(expected))
-    if extra:
-        raise ObsnetsError(f"Weights file {str(path)!r} holds unexpected tensors: {extra}.")
-    for alias, canonical in weights["tied"].items():  # checked: aliases are not stored
-        stored[alias] = stored[canonical]
-    return {k: t.to(map_location) for k, t in stored.items()}
-
-
-def _load_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> None:
-    own = model.state_dict(keep_vars=True)
-    problems = [f"missing {k!r}" for k in own if k not in state]
-    problems += [f"unexpected {k!r}" for k in state if k not in own]
-    problems += [
-        f"{k!r} has shape {list(state[k].shape)}, the model expects {list(own[k].shape)}"
-        for k in own
-        if k in state and state[k].shape != own[k].shape
-    ]
-    problems += [
-        f"{k!r} is {state[k].dtype}, the model's is {own[k].dtype}"
-        for k in own
-        if k in state and not _adoptable(own[k].dtype, state[k].dtype)
-    ]
-    if problems:
-        raise ObsnetsError(
-            f"Saved weights do not fit the rebuilt {type(model).__name__}: "
-            + "; ".join(problems[:10])
-            + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        )
-    for key, tensor in own.items():
-        # The model was built in the default dtype; a float64 or float16 model reloads as
-        # such. Swapping .data keeps each Parameter object, so tied parameters stay tied.
-        if tensor.dtype != state[key].dtype:
-            tensor.data = tensor.data.to(state[key].dtype)
-    model.load_state_dict(state, strict=True)
-
-
-def _adoptable(built: torch.dtype, saved: torch.dtype) -> bool:
-    """Whether a tensor built as ``built`` may take the saved dtype ``saved``."""
-    return built == saved or (built.is_floating_point and saved.is_floating_point)
