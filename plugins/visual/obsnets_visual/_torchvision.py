@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -70,6 +71,7 @@ def build_torchvision_model(
     return model, load_pretrained(component, model, pretrained, entry.url)
 
 
+@functools.cache  # a pure lookup, asked on every forward of a normalising VisualCore
 def weights_normalization(model_name: str, weights: str) -> InputNormalization | None:
     """The input normalisation torchvision's ``weights`` of ``model_name`` were trained with.
 

@@ -153,7 +153,7 @@ class VisualCore(AliasedModule, EncoderCore):
             owner, "backbone", backbone_class, backbone_kwargs, "input_channel", self.input_shape[0]
         )
         if normalize_input:
-            self._register_normalization(owner, backbone)
+            self._input_normalization(backbone)  # refuse a backbone without one now
         if backbone_norm == "group":
             replace_batchnorm_with_groupnorm(backbone, num_groups=norm_num_groups)
         elif backbone_norm == "frozen":
@@ -184,9 +184,9 @@ class VisualCore(AliasedModule, EncoderCore):
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 
-    def _register_normalization(self, owner: str, backbone: nn.Module) -> None:
-        """Hold the backbone's mean and std as ``(C, 1, 1)`` buffers for ``forward``."""
-        name = type(backbone).__name__
+    def _input_normalization(self, backbone: nn.Module) -> InputNormalization:
+        """The normalisation ``backbone`` reports, checked against ``input_shape``."""
+        owner, name = type(self).__name__, type(backbone).__name__
         normalization = getattr(backbone, "input_normalization", None)
         if not isinstance(normalization, InputNormalization):
             raise ConfigError(
@@ -204,13 +204,7 @@ class VisualCore(AliasedModule, EncoderCore):
                 f"input_shape {describe(self.input_shape)} has {channels}. Normalise the "
                 f"images yourself and leave normalize_input=False."
             )
-        # Shaped (C, 1, ..., 1) to broadcast over (B, C, H, W); not persistent: rebuilt
-        # from the backbone's arguments on load, and robomimic's state_dict keys stay.
-        view = (channels,) + (1,) * (len(self.input_shape) - 1)
-        mean = torch.tensor(normalization.mean).reshape(view)
-        std = torch.tensor(normalization.std).reshape(view)
-        self.register_buffer("input_mean", mean, persistent=False)
-        self.register_buffer("input_std", std, persistent=False)
+        return normalization
 
     @property
     def backbone(self) -> Module:
@@ -320,7 +314,14 @@ class VisualCore(AliasedModule, EncoderCore):
         """Check ``(B, *input_shape)`` images; normalise and convert them as configured."""
         check_input(type(self).__name__, inputs, self.input_shape)
         if self.normalize_input:
-            inputs = (inputs - self.input_mean) / self.input_std  # per channel
+            # Read from the backbone in the tree now (it may have been replaced), on the
+            # input's device and dtype: nothing to keep in step with .to() or the state_dict.
+            normalization = self._input_normalization(self.backbone)
+            view = (-1,) + (1,) * (len(self.input_shape) - 1)  # (C, 1, ..., 1)
+            like = {"device": inputs.device, "dtype": inputs.dtype}
+            mean = torch.tensor(normalization.mean, **like).reshape(view)
+            std = torch.tensor(normalization.std, **like).reshape(view)
+            inputs = (inputs - mean) / std
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return inputs

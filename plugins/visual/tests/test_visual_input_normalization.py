@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from obsnets.bases import InputNormalization
+from obsnets.bases import ConvBase, InputNormalization
 from obsnets.building import skip_pretrained_weights
 from obsnets.errors import ConfigError
 from obsnets.saving import load, save_pretrained
@@ -96,7 +96,7 @@ def _cores(**kwargs):
         )
     )
     plain = VisualCore(input_shape=[3, 32, 32], **kwargs)
-    plain.load_state_dict(normalizing.state_dict())  # same keys: the buffers are not saved
+    plain.load_state_dict(normalizing.state_dict())  # same keys: nothing is added
     return normalizing.eval(), plain.eval()
 
 
@@ -110,11 +110,11 @@ def test_normalize_input_applies_imagenet_mean_and_std_per_channel():
     assert not torch.allclose(plain(x), expected)  # the normalisation matters
 
 
-def test_normalization_buffers_follow_to_and_are_not_in_the_state_dict():
+def test_normalization_follows_to_and_adds_nothing_to_the_state_dict():
     normalizing, plain = _cores(channels_last=True)
     assert list(normalizing.state_dict()) == list(plain.state_dict())
+    assert not list(normalizing.buffers(recurse=False))
     normalizing.to(torch.float64)
-    assert normalizing.input_mean.dtype == torch.float64
     x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float64).reshape(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=torch.float64).reshape(1, 3, 1, 1)
@@ -169,3 +169,33 @@ def test_normalize_input_with_other_channel_counts_is_a_clear_error():
                 normalize_input=True,
             )
         )
+
+
+class _ReportsNormalization(ConvBase):
+    """An identity backbone that reports the normalisation it is given."""
+
+    def __init__(self, input_channel: int = 3, mean: float = 0.5, std: float = 0.25) -> None:
+        super().__init__()
+        self.mean, self.std = mean, std
+        self.nets = torch.nn.Identity()
+
+    @property
+    def input_normalization(self) -> InputNormalization:
+        return InputNormalization(mean=(self.mean,) * 3, std=(self.std,) * 3)
+
+    def output_shape(self, input_shape=None):
+        return list(input_shape)
+
+
+def test_the_normalization_applied_is_the_backbone_in_the_tree_now():
+    core = VisualCore(
+        input_shape=[3, 4, 4],
+        backbone_class=_ReportsNormalization,
+        pool_class=None,
+        feature_dimension=None,
+        normalize_input=True,
+    )
+    x = torch.rand(2, 3, 4, 4)
+    torch.testing.assert_close(core(x), ((x - 0.5) / 0.25).flatten(1))
+    core.backbone = _ReportsNormalization(mean=0.1, std=2.0)  # replaced after construction
+    torch.testing.assert_close(core(x), ((x - 0.1) / 2.0).flatten(1))
