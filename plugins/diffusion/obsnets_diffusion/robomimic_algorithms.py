@@ -42,6 +42,8 @@ from obsnets_robomimic.algorithms import (
     AlgorithmSpec,
     NetworkSpec,
     UnsupportedAlgorithmError,
+    algo_section,
+    section_enabled,
 )
 from obsnets_robomimic.kwargs_migration import RobomimicMigrationWarning
 
@@ -89,27 +91,11 @@ _UNET_PREFIX = "policy.noise_pred_net."
 _VARIANTS = "config.algo.unet.enabled (DiffusionPolicyUNet)"
 
 
-def _section(algo_config: Mapping[str, Any], name: str, keys: Any) -> Mapping[str, Any]:
-    section = algo_config.get(name)
-    missing = [k for k in keys if not isinstance(section, Mapping) or k not in section]
-    if missing:
-        raise ConfigError(
-            f"The checkpoint's config.algo.{name} lacks {missing}, which robomimic's "
-            f"diffusion_policy algorithm reads."
-        )
-    return section  # type: ignore[return-value]
-
-
-def _enabled(algo_config: Mapping[str, Any], name: str) -> bool:
-    section = algo_config.get(name)
-    return isinstance(section, Mapping) and bool(section.get("enabled", False))
-
-
 def _check_variant(algo_config: Mapping[str, Any]) -> None:
     """robomimic's ``diffusion_policy.algo_config_to_class``: only the U-Net variant exists."""
-    if _enabled(algo_config, "unet"):
+    if section_enabled(algo_config, "unet"):
         return
-    if _enabled(algo_config, "transformer"):
+    if section_enabled(algo_config, "transformer"):
         raise UnsupportedAlgorithmError(
             f"config.algo.transformer.enabled selects a transformer diffusion policy, which "
             f"robomimic does not implement either (NotImplementedError); only {_VARIANTS} "
@@ -124,8 +110,8 @@ def _check_variant(algo_config: Mapping[str, Any]) -> None:
 def _scheduler_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     """``noise_scheduler``, ``noise_scheduler_kwargs``, ``num_inference_timesteps``."""
     for section_name, (scheduler, keys) in SCHEDULER_SECTIONS.items():
-        if _enabled(algo_config, section_name):
-            section = _section(algo_config, section_name, (*keys, "num_inference_timesteps"))
+        if section_enabled(algo_config, section_name):
+            section = algo_section(algo_config, section_name, (*keys, "num_inference_timesteps"))
             return {
                 "noise_scheduler": scheduler,
                 "noise_scheduler_kwargs": {k: section[k] for k in keys},
@@ -159,7 +145,7 @@ def _visible(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unet_kwargs(inputs: AlgorithmInputs) -> dict[str, Any]:
-    section = _section(inputs.algo_config, "unet", UNET_SETTINGS)
+    section = algo_section(inputs.algo_config, "unet", UNET_SETTINGS)
     configured = {k: section[k] for k in UNET_SETTINGS}
     stored = _stored_unet(inputs.weights)
     if stored is None or stored == _visible(configured):
@@ -179,7 +165,7 @@ def _unet_kwargs(inputs: AlgorithmInputs) -> dict[str, Any]:
 def _diffusion_policy_unet(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
     algo_config = inputs.algo_config
     _check_variant(algo_config)
-    horizon = _section(algo_config, "horizon", HORIZON_SETTINGS)
+    horizon = algo_section(algo_config, "horizon", HORIZON_SETTINGS)
     kwargs = (
         {
             "obs_shapes": OrderedDict(inputs.obs_shapes),
@@ -195,7 +181,7 @@ def _diffusion_policy_unet(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
 
 
 def _acting_weights(algo_config: Mapping[str, Any]) -> str:
-    return "ema" if _enabled(algo_config, "ema") else "nets"
+    return "ema" if section_enabled(algo_config, "ema") else "nets"
 
 
 class ChunkedActions:

@@ -12,8 +12,10 @@ if TYPE_CHECKING:
         AlgorithmSpec,
         NetworkSpec,
         UnsupportedAlgorithmError,
+        algo_section,
         list_algorithms,
         register_algorithm,
+        section_enabled,
     )
     from obsnets_robomimic.checkpoint_file import (
         CheckpointFile,
@@ -52,6 +54,7 @@ __all__ = [
     "StateDictMismatchError",
     "UnsafeCheckpointError",
     "UnsupportedAlgorithmError",
+    "algo_section",
     "apply_post_init_calls",
     "build_network",
     "build_obs_encoder_from_config",
@@ -65,6 +68,7 @@ __all__ = [
     "policy_from_checkpoint",
     "read_checkpoint_file",
     "register_algorithm",
+    "section_enabled",
     "translate_legacy_observation",
 ]
 

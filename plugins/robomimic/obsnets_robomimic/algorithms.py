@@ -15,7 +15,7 @@ change.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,12 @@ __all__ = [
     "AlgorithmSpec",
     "NetworkSpec",
     "UnsupportedAlgorithmError",
+    "algo_section",
     "algorithm_class_name",
     "list_algorithms",
     "register_algorithm",
     "resolve_algorithm",
+    "section_enabled",
 ]
 
 MISSING_FAMILIES: dict[str, tuple[str, str]] = {
@@ -134,20 +136,41 @@ class AlgorithmSpec:
     weights: Callable[[Mapping[str, Any]], str] = field(default=lambda _: "nets")
 
 
-def _section(algo_config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = algo_config.get(name)
-    if not isinstance(value, Mapping):
+def algo_section(
+    algo_config: Mapping[str, Any], name: str, keys: Iterable[str] = ()
+) -> Mapping[str, Any]:
+    """``config.algo.<name>`` of a checkpoint, checked to hold ``keys``.
+
+    For the algorithms registered by other plugins too (their settings sections).
+
+    Args:
+        algo_config: ``config["algo"]``.
+        name: The section, e.g. ``"gmm"`` or ``"horizon"``.
+        keys: Settings the algorithm reads from it.
+
+    Raises:
+        ConfigError: the section is absent, or lacks some of ``keys`` (named).
+    """
+    section = algo_config.get(name)
+    if not isinstance(section, Mapping):
         raise ConfigError(f"The checkpoint's config.algo has no {name!r} section.")
-    return value
+    missing = [key for key in keys if key not in section]
+    if missing:
+        raise ConfigError(
+            f"The checkpoint's config.algo.{name} lacks {missing}, which robomimic reads for "
+            f"this algorithm; the file was not written by a robomimic version obsnets knows."
+        )
+    return section
 
 
-def _enabled(algo_config: Mapping[str, Any], name: str) -> bool:
-    value = algo_config.get(name)
-    return isinstance(value, Mapping) and bool(value.get("enabled", False))
+def section_enabled(algo_config: Mapping[str, Any], name: str) -> bool:
+    """Whether ``config.algo.<name>.enabled`` is set (an absent section is not enabled)."""
+    section = algo_config.get(name)
+    return isinstance(section, Mapping) and bool(section.get("enabled", False))
 
 
 def _gmm_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
-    gmm = _section(algo_config, "gmm")
+    gmm = algo_section(algo_config, "gmm")
     return {
         "num_modes": gmm["num_modes"],
         "min_std": gmm["min_std"],
@@ -158,7 +181,7 @@ def _gmm_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _rnn_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     # robomimic's BaseNets.rnn_args_from_config
-    rnn = _section(algo_config, "rnn")
+    rnn = algo_section(algo_config, "rnn")
     return {
         "rnn_hidden_dim": rnn["hidden_dim"],
         "rnn_num_layers": rnn["num_layers"],
@@ -169,7 +192,7 @@ def _rnn_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _vae_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     # robomimic's VAENets.vae_args_from_config
-    vae = _section(algo_config, "vae")
+    vae = algo_section(algo_config, "vae")
     prior, decoder = vae["prior"], vae["decoder"]
     return {
         "encoder_layer_dims": vae["encoder_layer_dims"],
@@ -196,7 +219,7 @@ def _bc(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
 
 
 def _bc_gaussian(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    gaussian = _section(inputs.algo_config, "gaussian")
+    gaussian = algo_section(inputs.algo_config, "gaussian")
     kwargs = inputs.common_kwargs() | {
         "mlp_layer_dims": inputs.algo_config["actor_layer_dims"],
         "fixed_std": gaussian["fixed_std"],
@@ -250,7 +273,7 @@ def _feed_forward_policy(
 def _recurrent_policy(
     networks: Mapping[str, nn.Module], algo_config: Mapping[str, Any]
 ) -> ActionSource:
-    rnn = _section(algo_config, "rnn")
+    rnn = algo_section(algo_config, "rnn")
     horizon = rnn.get("horizon")
     if not isinstance(horizon, int) or horizon < 1:
         raise ConfigError(f"config.algo.rnn.horizon must be a positive integer; got {horizon!r}.")
@@ -319,17 +342,20 @@ def algorithm_class_name(algo_name: str, algo_config: Mapping[str, Any]) -> str:
     """
     if algo_name != "bc":
         return _SIMPLE_ALGO_CLASSES.get(algo_name, algo_name)
-    rnn, transformer = _enabled(algo_config, "rnn"), _enabled(algo_config, "transformer")
+    rnn, transformer = (
+        section_enabled(algo_config, "rnn"),
+        section_enabled(algo_config, "transformer"),
+    )
     sequence = "_RNN" if rnn else "_Transformer" if transformer else ""
     for head, suffix in (("gaussian", "_Gaussian"), ("vae", "_VAE")):
-        if _enabled(algo_config, head):
+        if section_enabled(algo_config, head):
             if sequence:
                 raise ConfigError(
                     f"config.algo enables {head} together with {sequence[1:].lower()}; "
                     f"robomimic has no such BC variant."
                 )
             return "BC" + suffix
-    return "BC" + sequence + ("_GMM" if _enabled(algo_config, "gmm") else "")
+    return "BC" + sequence + ("_GMM" if section_enabled(algo_config, "gmm") else "")
 
 
 def resolve_algorithm(algo_name: str, algo_config: Mapping[str, Any]) -> AlgorithmSpec:

@@ -49,6 +49,8 @@ EXPORTS: dict[str, str] = {
     "UnsupportedAlgorithmError": "obsnets_robomimic.algorithms:UnsupportedAlgorithmError",
     "list_algorithms": "obsnets_robomimic.algorithms:list_algorithms",
     "register_algorithm": "obsnets_robomimic.algorithms:register_algorithm",
+    "algo_section": "obsnets_robomimic.algorithms:algo_section",
+    "section_enabled": "obsnets_robomimic.algorithms:section_enabled",
 }
 
 

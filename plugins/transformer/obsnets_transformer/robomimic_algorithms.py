@@ -12,8 +12,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from obsnets.errors import ConfigError
-from obsnets_robomimic.algorithms import AlgorithmInputs, AlgorithmSpec, NetworkSpec
+from obsnets_robomimic.algorithms import (
+    AlgorithmInputs,
+    AlgorithmSpec,
+    NetworkSpec,
+    algo_section,
+)
 
 __all__ = ["TRANSFORMER_SETTINGS", "TransformerActions", "transformer_algorithms"]
 
@@ -34,19 +38,8 @@ TRANSFORMER_SETTINGS: dict[str, str] = {
 _GMM_SETTINGS = ("num_modes", "min_std", "std_activation", "low_noise_eval")
 
 
-def _section(algo_config: Mapping[str, Any], name: str, keys: Any) -> Mapping[str, Any]:
-    section = algo_config.get(name)
-    missing = [k for k in keys if not isinstance(section, Mapping) or k not in section]
-    if missing:
-        raise ConfigError(
-            f"The checkpoint's config.algo.{name} lacks {missing}, which the robomimic "
-            f"transformer algorithms need."
-        )
-    return section  # type: ignore[return-value]
-
-
 def _transformer_kwargs(inputs: AlgorithmInputs) -> dict[str, Any]:
-    section = _section(inputs.algo_config, "transformer", TRANSFORMER_SETTINGS)
+    section = algo_section(inputs.algo_config, "transformer", TRANSFORMER_SETTINGS)
     return inputs.common_kwargs() | {arg: section[k] for k, arg in TRANSFORMER_SETTINGS.items()}
 
 
@@ -55,7 +48,7 @@ def _bc_transformer(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
 
 
 def _bc_transformer_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    gmm = _section(inputs.algo_config, "gmm", _GMM_SETTINGS)
+    gmm = algo_section(inputs.algo_config, "gmm", _GMM_SETTINGS)
     kwargs = _transformer_kwargs(inputs) | {k: gmm[k] for k in _GMM_SETTINGS}
     return {"policy": NetworkSpec("TransformerGMMActorNetwork", kwargs)}
 
