@@ -8,6 +8,7 @@ errors naming the observation key.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -15,10 +16,10 @@ import pytest
 import torch
 from torch.distributions import Distribution
 
-from obsnets import build_component
+from obsnets import build_component, resolve_component
 from obsnets.blocks import MLP, RNN_Base
 from obsnets.encoders import ObservationEncoder
-from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError
+from obsnets.errors import ConfigError, InvalidKwargsError, ObsnetsError, ShapeError
 from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
 from obsnets.validation import MAX_PARAMETERS, check_arguments
 
@@ -112,6 +113,45 @@ def test_valid_arguments_still_build_and_numpy_values_count_as_ints():
     assert mlp.output_shape() == [2]
     assert mlp.init_arguments["input_dim"] == 3
     check_arguments(MLP, {"input_dim": 3, "output_dim": 2, "layer_dims": torch.Size([4])})
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "pattern"),
+    [
+        (
+            "CropRandomizer",
+            {"input_shape": [3, 8, 8], "crop_height": 0, "crop_width": 4},
+            r"argument 'crop_height' must be an int >= 1; got 0",
+        ),
+        (
+            "CausalSelfAttention",
+            {"embed_dim": 8, "num_heads": 2.5, "context_length": 4},
+            r"argument 'num_heads' must be an int >= 1; got 2\.5 \(float\)",
+        ),
+        (
+            "CausalSelfAttention",
+            {"embed_dim": 8, "num_heads": 2, "context_length": 4, "attn_dropout": 1.0},
+            r"'attn_dropout' is a dropout probability",
+        ),
+        ("GMMActorNetwork", {**ACTOR, "num_modes": 0}, r"argument 'num_modes' must be an int"),
+        ("ActionValueNetwork", {**ACTOR, "ac_dim": 0}, r"argument 'ac_dim' must be an int"),
+        ("GaussianPrior", {"latent_dim": 0}, r"argument 'latent_dim' must be an int"),
+    ],
+)
+def test_a_subclass_forwarding_kwargs_keeps_the_base_checks(name, kwargs, pattern):
+    # The annotations of a subclass taking **kwargs say nothing, so the base's own
+    # __init__ is what refuses the value.
+    if name == "CausalSelfAttention":  # a block of obsnets-transformer, not a component
+        base = getattr(importlib.import_module("obsnets_transformer"), name)
+    else:
+        base = resolve_component(name)
+
+    class Forwarding(base, abstract=True):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+    with pytest.raises(ObsnetsError, match=pattern):
+        Forwarding(**kwargs)
 
 
 # -- runtime inputs -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from obsnets.bases.network import NetworkBase
 from obsnets.blocks.key_module_dict import KeyModuleDict, name_of_key
 from obsnets.encoders._checks import as_shape_mapping
 from obsnets.errors import ConfigError, ShapeError
+from obsnets.validation import check_int
 
 __all__ = ["ObservationDecoder"]
 
@@ -39,13 +40,10 @@ class ObservationDecoder(NetworkBase):
         shapes = as_shape_mapping("ObservationDecoder", "decode_shapes", decode_shapes)
         if not shapes:
             raise ConfigError("ObservationDecoder: decode_shapes must name at least one output.")
-        if isinstance(input_feat_dim, bool) or int(input_feat_dim) < 1:
-            raise ConfigError(
-                f"ObservationDecoder: input_feat_dim must be a positive int; got "
-                f"{input_feat_dim!r}."
-            )
         self.obs_shapes = shapes
-        self.input_feat_dim = int(input_feat_dim)
+        self.input_feat_dim = check_int(
+            "ObservationDecoder", "input_feat_dim", input_feat_dim, low=1
+        )
         self.nets = KeyModuleDict(
             {k: nn.Linear(self.input_feat_dim, math.prod(s)) for k, s in shapes.items()},
             owner="ObservationDecoder.nets",

@@ -18,7 +18,6 @@ __all__ = [
     "check_actions",
     "check_goal",
     "check_limits",
-    "check_positive",
     "distribution_error",
     "expand_goal_over_time",
     "is_goal_conditioned",
@@ -157,13 +156,6 @@ def check_limits(
             f"got {limits[0]!r}."
         )
     return float(limits[0]), float(limits[1])
-
-
-def check_positive(component: str, name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` as an int, raising :class:`ConfigError` if it is below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{component}: {name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def resolve_std_activation(component: str, name: Any, allowed: Sequence[str | None]) -> Any:

@@ -11,9 +11,9 @@ from torch.distributions import Categorical, Distribution, Independent, MixtureS
 from torch.nn.functional import softplus
 
 from obsnets.precision import at_least_float32
+from obsnets.validation import check_int
 from obsnets_policy._common import (
     ObsModalities,
-    check_positive,
     distribution_error,
     resolve_std_activation,
 )
@@ -56,7 +56,7 @@ def set_gmm_options(
         ConfigError: ``num_modes`` below 1 or an unknown ``std_activation``.
     """
     name = type(network).__name__
-    network.num_modes = check_positive(name, "num_modes", num_modes)
+    network.num_modes = check_int(name, "num_modes", num_modes, low=1)
     network.min_std = float(min_std)
     network.std_activation = resolve_std_activation(name, std_activation, GMM_STD_ACTIVATIONS)
     network.low_noise_eval = bool(low_noise_eval)

@@ -8,21 +8,14 @@ import torch
 
 from obsnets.bases import Randomizer
 from obsnets.errors import ConfigError, ShapeError, format_shape
+from obsnets.validation import check_int
 
 __all__ = [
     "SeededRandomizer",
     "check_choice",
-    "check_count",
     "fold_samples",
     "repeat_samples",
 ]
-
-
-def check_count(component: str, name: str, value: int) -> int:
-    """Return ``value`` as an int, or raise unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{component}: {name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def check_choice(component: str, name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -98,7 +91,7 @@ class SeededRandomizer(Randomizer, abstract=True):
             self.input_shape = [int(d) for d in input_shape]
         except TypeError as exc:
             raise ShapeError(f"{name} got a malformed input_shape {input_shape!r}.") from exc
-        self.num_samples = check_count(name, "num_samples", num_samples)
+        self.num_samples = check_int(name, "num_samples", num_samples, low=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"{name}: seed must be an int or None, got {seed!r}.")
         self.seed = seed

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 
 from obsnets.errors import ShapeError, format_shape
-from obsnets_randomizers._seeded import SeededRandomizer, check_choice, check_count
+from obsnets.validation import check_int
+from obsnets_randomizers._seeded import SeededRandomizer, check_choice
 from obsnets_randomizers.crops import (
     CENTER_ROUNDINGS,
     CROP_SAMPLINGS,
@@ -83,15 +84,15 @@ class CropRandomizer(SeededRandomizer):
         center_rounding: str = "floor",
         seed: int | None = None,
     ) -> None:
-        num_crops = check_count("CropRandomizer", "num_crops", num_crops)
+        num_crops = check_int("CropRandomizer", "num_crops", num_crops, low=1)
         super().__init__(input_shape, num_samples=num_crops, seed=seed)
         if len(self.input_shape) != 3:
             raise ShapeError(
                 f"CropRandomizer expects input_shape (C, H, W), got "
                 f"{format_shape(self.input_shape)}."
             )
-        self.crop_height = check_count("CropRandomizer", "crop_height", crop_height)
-        self.crop_width = check_count("CropRandomizer", "crop_width", crop_width)
+        self.crop_height = check_int("CropRandomizer", "crop_height", crop_height, low=1)
+        self.crop_width = check_int("CropRandomizer", "crop_width", crop_width, low=1)
         _, height, width = self.input_shape
         if self.crop_height > height or self.crop_width > width:
             raise ShapeError(

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from obsnets.errors import ConfigError
-from obsnets_policy._common import check_positive
 
-__all__ = ["check_heads", "check_positive", "check_probability"]
-
-
-def check_probability(owner: str, name: str, value: Any) -> float:
-    """Return ``value`` as a float, raising :class:`ConfigError` unless it is in ``[0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ConfigError(
-            f"{owner}: {name} must be a dropout probability in [0, 1); got {value!r}."
-        )
-    return float(value)
+__all__ = ["check_heads"]
 
 
 def check_heads(owner: str, embed_dim: int, num_heads: int) -> None:

@@ -11,7 +11,8 @@ from torch.nn.functional import scaled_dot_product_attention, softmax
 
 from obsnets.bases.module import Module
 from obsnets.errors import ShapeError
-from obsnets_transformer._checks import check_heads, check_positive, check_probability
+from obsnets.validation import check_int, check_probability
+from obsnets_transformer._checks import check_heads
 
 __all__ = ["CausalSelfAttention", "masked_softmax_attention"]
 
@@ -77,9 +78,9 @@ class CausalSelfAttention(Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.embed_dim = check_positive(owner, "embed_dim", embed_dim)
-        self.num_heads = check_positive(owner, "num_heads", num_heads)
-        self.context_length = check_positive(owner, "context_length", context_length)
+        self.embed_dim = check_int(owner, "embed_dim", embed_dim, low=1)
+        self.num_heads = check_int(owner, "num_heads", num_heads, low=1)
+        self.context_length = check_int(owner, "context_length", context_length, low=1)
         check_heads(owner, self.embed_dim, self.num_heads)
         self.nets = nn.ModuleDict()
         self.nets["qkv"] = nn.Linear(self.embed_dim, 3 * self.embed_dim, bias=False)

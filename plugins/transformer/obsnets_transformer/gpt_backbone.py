@@ -9,7 +9,7 @@ from torch import nn
 
 from obsnets.bases.module import Module
 from obsnets.errors import ShapeError
-from obsnets_transformer._checks import check_positive
+from obsnets.validation import check_int
 from obsnets_transformer.activations import build_activation
 from obsnets_transformer.self_attention_block import SelfAttentionBlock
 
@@ -60,9 +60,9 @@ class GPT_Backbone(Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.embed_dim = check_positive(owner, "embed_dim", embed_dim)
-        self.context_length = check_positive(owner, "context_length", context_length)
-        self.num_layers = check_positive(owner, "num_layers", num_layers)
+        self.embed_dim = check_int(owner, "embed_dim", embed_dim, low=1)
+        self.context_length = check_int(owner, "context_length", context_length, low=1)
+        self.num_layers = check_int(owner, "num_layers", num_layers, low=1)
         build_activation(owner, activation)  # fail here, not in the first block
         self.nets = nn.ModuleDict()
         self.nets["transformer"] = nn.Sequential(

@@ -13,7 +13,8 @@ from obsnets.blocks import time_distributed
 from obsnets.encoders import ObservationDecoder, ObservationGroupEncoder
 from obsnets.encoders.factory import ObsModalities
 from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError
-from obsnets_transformer._checks import check_heads, check_positive, check_probability
+from obsnets.validation import check_int, check_probability
+from obsnets_transformer._checks import check_heads
 from obsnets_transformer.activations import build_activation
 from obsnets_transformer.gpt_backbone import GPT_Backbone
 from obsnets_transformer.positional_encoding import PositionalEncoding
@@ -83,14 +84,14 @@ class MIMO_Transformer(NetworkBase):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        embed_dim = check_positive(owner, "transformer_embed_dim", transformer_embed_dim)
-        context_length = check_positive(
-            owner, "transformer_context_length", transformer_context_length
+        embed_dim = check_int(owner, "transformer_embed_dim", transformer_embed_dim, low=1)
+        context_length = check_int(
+            owner, "transformer_context_length", transformer_context_length, low=1
         )
         check_heads(
             owner,
             embed_dim,
-            check_positive(owner, "transformer_num_heads", transformer_num_heads),
+            check_int(owner, "transformer_num_heads", transformer_num_heads, low=1),
         )
         build_activation(owner, transformer_activation)
         if transformer_sinusoidal_embedding and transformer_nn_parameter_for_timesteps:

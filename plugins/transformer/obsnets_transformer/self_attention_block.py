@@ -9,7 +9,7 @@ from torch import nn
 
 from obsnets.bases.module import Module
 from obsnets.errors import ShapeError
-from obsnets_transformer._checks import check_positive, check_probability
+from obsnets.validation import check_int, check_probability
 from obsnets_transformer.activations import build_activation, mlp_width_multiplier
 from obsnets_transformer.causal_self_attention import CausalSelfAttention
 
@@ -46,7 +46,7 @@ class SelfAttentionBlock(Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.embed_dim = check_positive(owner, "embed_dim", embed_dim)
+        self.embed_dim = check_int(owner, "embed_dim", embed_dim, low=1)
         act = (
             activation if isinstance(activation, nn.Module) else build_activation(owner, activation)
         )

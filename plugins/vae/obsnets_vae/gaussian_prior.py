@@ -13,6 +13,7 @@ from torch.nn.functional import log_softmax
 
 from obsnets.errors import ConfigError, InvalidKwargsError
 from obsnets.precision import at_least_float32
+from obsnets.validation import check_int
 from obsnets_vae._losses import (
     kl_gaussians,
     kl_standard_normal,
@@ -80,8 +81,7 @@ class GaussianPrior(Prior):
     ) -> None:
         name = type(self).__name__
         input_dependent = obs_shapes is not None and len(obs_shapes) > 0
-        if int(latent_dim) < 1:
-            raise ConfigError(f"{name}: latent_dim must be a positive int; got {latent_dim!r}.")
+        latent_dim = check_int(name, "latent_dim", latent_dim, low=1)
         if input_dependent and not learnable:
             raise ConfigError(
                 f"{name}: a prior conditioned on observations (obs_shapes given) must be "
@@ -98,8 +98,8 @@ class GaussianPrior(Prior):
         param_shapes: OrderedDict[str, tuple[int, ...]] = OrderedDict()
         if learnable:
             lead = () if input_dependent else (1,)
-            param_shapes["mean"] = (*lead, num_modes, int(latent_dim))
-            param_shapes["logvar"] = (*lead, num_modes, int(latent_dim))
+            param_shapes["mean"] = (*lead, num_modes, latent_dim)
+            param_shapes["logvar"] = (*lead, num_modes, latent_dim)
             if learn_weights:
                 param_shapes["weight"] = (*lead, num_modes)
         super().__init__(
@@ -111,7 +111,7 @@ class GaussianPrior(Prior):
             encoder_kwargs=encoder_kwargs,
             obs_modalities=obs_modalities,
         )
-        self.latent_dim = int(latent_dim)
+        self.latent_dim = latent_dim
         self.latent_clip = None if latent_clip is None else float(latent_clip)
         self.learnable = bool(learnable)
         self.use_gmm = bool(use_gmm)

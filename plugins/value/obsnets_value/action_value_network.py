@@ -10,6 +10,7 @@ import torch
 
 from obsnets.encoders import with_low_dim_keys
 from obsnets.errors import ConfigError, ShapeError, format_shape
+from obsnets.validation import check_int
 from obsnets_value.value_network import ValueNetwork
 
 __all__ = ["ActionValueNetwork"]
@@ -55,9 +56,7 @@ class ActionValueNetwork(ValueNetwork):
                 f"{name} adds the observation key 'action' itself; obs_shapes must not "
                 f"contain it (rename that observation)."
             )
-        if int(ac_dim) < 1:
-            raise ConfigError(f"{name}: ac_dim must be a positive int; got {ac_dim!r}.")
-        self.ac_dim = int(ac_dim)
+        self.ac_dim = check_int(name, "ac_dim", ac_dim, low=1)
         full_obs_shapes: OrderedDict[str, tuple[int, ...]] = OrderedDict(
             (k, tuple(v)) for k, v in obs_shapes.items()
         )
