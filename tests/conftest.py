@@ -81,13 +81,23 @@ class FakeEntryPoint:
     dist_name: str
     version: str = "1.0"
     requires: list[str] | None = None
+    top_level: list[str] | None = None
     group: str = "obsnets"
     dist: object = field(init=False)
 
     def __post_init__(self):
         self.dist = SimpleNamespace(
-            metadata={"Name": self.dist_name}, version=self.version, requires=self.requires
+            metadata={"Name": self.dist_name},
+            version=self.version,
+            requires=self.requires,
+            read_text=self._read_text,
         )
+
+    def _read_text(self, filename: str) -> str | None:
+        """The distribution's metadata files; only top_level.txt is ever asked for."""
+        if filename == "top_level.txt" and self.top_level is not None:
+            return "\n".join(self.top_level) + "\n"
+        return None
 
     def load(self):
         return importlib.import_module(self.value)
@@ -97,11 +107,11 @@ class FakeEntryPoint:
 def fake_plugins(tmp_path, monkeypatch, isolated_registry):
     """Write plugin packages to tmp_path and make discovery see only them.
 
-    ``fake_plugins(pkg, plugin_source, components_source=None, dist=None, requires=None)``
-    writes package ``pkg`` (``{pkg}`` in the sources is replaced by it) and declares its
-    ``pkg.plugin`` module under an entry point named ``pkg`` of distribution ``dist``, whose
-    requirements are ``requires``; ``fake_plugins.existing(name, module, dist)`` declares an
-    installed module.
+    ``fake_plugins(pkg, plugin_source, components_source=None, dist=None, requires=None,
+    top_level=None)`` writes package ``pkg`` (``{pkg}`` in the sources is replaced by it) and
+    declares its ``pkg.plugin`` module under an entry point named ``pkg`` of distribution
+    ``dist``, whose requirements are ``requires`` and whose top_level.txt lists ``top_level``;
+    ``fake_plugins.existing(name, module, dist)`` declares an installed module.
     """
     monkeypatch.syspath_prepend(str(tmp_path))
     for var in (plugins.DISABLE_ENV, plugins.LOAD_ENV):
@@ -115,6 +125,7 @@ def fake_plugins(tmp_path, monkeypatch, isolated_registry):
         components_source: str | None = None,
         dist=None,
         requires: list[str] | None = None,
+        top_level: list[str] | None = None,
     ):
         package = tmp_path / pkg
         package.mkdir()
@@ -124,7 +135,13 @@ def fake_plugins(tmp_path, monkeypatch, isolated_registry):
             (package / "components.py").write_text(textwrap.dedent(components_source))
         written.append(pkg)
         entry_points.append(
-            FakeEntryPoint(pkg, f"{pkg}.plugin", dist or pkg.replace("_", "-"), requires=requires)
+            FakeEntryPoint(
+                pkg,
+                f"{pkg}.plugin",
+                dist or pkg.replace("_", "-"),
+                requires=requires,
+                top_level=top_level,
+            )
         )
 
     def existing(name: str, module: str, dist: str) -> None:

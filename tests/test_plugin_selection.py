@@ -95,6 +95,35 @@ def test_a_disabled_plugin_inside_a_loaded_plugins_package_blocks_nothing_of_it(
     assert resolve_component("fake_base.components:BaseCore").__name__ == "BaseCore"
 
 
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_disabled_distributions_other_top_level_packages_are_refused(
+    fake_plugins, monkeypatch, tmp_path, recorded
+):
+    # The distribution installs its plugin module and, beside it, the package holding its
+    # components; only top_level.txt tells that the second package is the plugin's too.
+    implementation = tmp_path / "fake_split_impl"
+    implementation.mkdir()
+    (implementation / "__init__.py").write_text("")
+    (implementation / "components.py").write_text(COMPONENTS.format(name="SplitCore"))
+    top_level = ["fake_split", "fake_split_impl"] if recorded else None
+    fake_plugins(
+        "fake_split",
+        PLUGIN.replace("{{pkg}}", "fake_split_impl").format(name="SplitCore"),
+        top_level=top_level,
+    )
+    monkeypatch.setenv(plugins.DISABLE_ENV, "fake_split")
+    qualified = "fake_split_impl.components:SplitCore"
+    if recorded:
+        with pytest.raises(DisabledPluginError, match="provides it but is disabled"):
+            resolve_component(qualified, "encoder_core", trust_code=True)
+        assert "fake_split_impl.components" not in sys.modules
+    else:  # nothing says the package is the plugin's: trusted code may import it
+        assert resolve_component(qualified, "encoder_core", trust_code=True).__name__ == (
+            "SplitCore"
+        )
+        del sys.modules["fake_split_impl.components"], sys.modules["fake_split_impl"]
+
+
 def test_distribution_names_match_as_pip_writes_them(fake_plugins, monkeypatch):
     add_plugin(fake_plugins, "fake_other", "OtherCore", dist="obsnets-other")
     monkeypatch.setenv(plugins.DISABLE_ENV, "Obsnets_Other")
