@@ -163,8 +163,37 @@ def _network_entries(
     weights: Mapping[str, torch.Tensor], name: str, net_spec: NetworkSpec
 ) -> dict[str, torch.Tensor]:
     """Network ``name``'s entries, keyed as in the built network (``net_spec.module`` first)."""
-    prefix, target = f"{name}.", f"{net_spec.module}." if net_spec.module else ""
+    prefix, target = f"{name}.", _network_prefix(net_spec)
     return {target + k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def _network_prefix(net_spec: NetworkSpec) -> str:
+    return f"{net_spec.module}." if net_spec.module else ""
+
+
+def _load_weights(
+    network: nn.Module,
+    weights: Mapping[str, torch.Tensor],
+    name: str,
+    net_spec: NetworkSpec,
+    where: str,
+) -> None:
+    """Load network ``name``'s entries of ``weights`` strictly; a mismatch names the keys as
+    the file does (``policy.nets...``), since the network was built from the file's own config.
+    """
+    try:
+        load_robomimic_state_dict(network, _network_entries(weights, name, net_spec))
+    except StateDictMismatchError as exc:
+        target = _network_prefix(net_spec)
+        raise exc.renamed(
+            lambda key: f"{name}.{key.removeprefix(target)}",
+            f"{where} does not fit the {net_spec.robomimic_class} that the file's own config "
+            f"describes for network {name!r} (keys as the file names them):",
+            "The weights do not match the config stored beside them: the file was edited, or "
+            "written by a robomimic version or fork that builds this network differently. "
+            "Load the checkpoint as training wrote it; if it is unchanged, please report the "
+            "robomimic version that wrote it as an obsnets-robomimic issue.",
+        ) from exc
 
 
 def _build_networks(
@@ -175,7 +204,7 @@ def _build_networks(
     networks: dict[str, nn.Module] = {}
     for name, net_spec in spec.networks(_algorithm_inputs(file, device, weights)).items():
         network = build_network(net_spec.robomimic_class, net_spec.kwargs, modalities)
-        load_robomimic_state_dict(network, _network_entries(weights, name, net_spec))
+        _load_weights(network, weights, name, net_spec, f"{str(file.path)!r}: model[{entry!r}]")
         networks[name] = network.to(device).eval()
     unclaimed = [k for k in weights if k.split(".", 1)[0] not in networks]
     if unclaimed:

@@ -9,7 +9,7 @@ Loading is strict: every key must be used and every entry of the network filled,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -49,6 +49,54 @@ class StateDictMismatchError(ObsnetsError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+    @classmethod
+    def describing(
+        cls,
+        title: str,
+        missing: list[str],
+        unexpected: list[str],
+        shape_mismatches: dict[str, tuple[list[int], list[int]]],
+        conflicting_aliases: list[list[str]],
+        advice: str,
+    ) -> StateDictMismatchError:
+        """The error with its message: ``title``, a listing per kind of problem, ``advice``.
+
+        Args:
+            title: First line, naming what was loaded into what.
+            missing: See the class attributes; so are the next three.
+            unexpected: State_dict keys the network does not have.
+            shape_mismatches: key -> (shape in the state_dict, shape in the network).
+            conflicting_aliases: Groups of keys naming one tensor, given different values.
+            advice: Last line: what to check or do.
+        """
+        parts = [title]
+        if missing:
+            parts.append(_listing("missing from the state_dict", missing))
+        if unexpected:
+            parts.append(_listing("unexpected (not in the network)", unexpected))
+        if shape_mismatches:
+            shapes = [f"{k}: {tuple(a)} vs {tuple(b)}" for k, (a, b) in shape_mismatches.items()]
+            parts.append(_listing("shape mismatches (state_dict vs network)", shapes))
+        if conflicting_aliases:
+            groups = [" = ".join(g) for g in conflicting_aliases]
+            parts.append(_listing("aliases of one tensor with different values", groups))
+        parts.append(advice)
+        return cls("\n".join(parts), missing, unexpected, shape_mismatches, conflicting_aliases)
+
+    def renamed(
+        self, rename: Callable[[str], str], title: str, advice: str
+    ) -> StateDictMismatchError:
+        """The same mismatch with every key passed through ``rename``, e.g. to name keys as
+        the file holding them does; ``title`` and ``advice`` as in :meth:`describing`."""
+        return self.describing(
+            title,
+            [rename(k) for k in self.missing],
+            [rename(k) for k in self.unexpected],
+            {rename(k): shapes for k, shapes in self.shape_mismatches.items()},
+            [[rename(k) for k in group] for group in self.conflicting_aliases],
+            advice,
+        )
 
 
 def _listing(title: str, lines: list[str]) -> str:
@@ -128,34 +176,14 @@ def load_robomimic_state_dict(
         and any(not torch.equal(converted[group[0]], converted[k]) for k in group[1:])
     ]
     if missing or unexpected or shapes or conflicts:
-        parts = []
-        if missing:
-            parts.append(_listing("missing from the state_dict", missing))
-        if unexpected:
-            parts.append(_listing("unexpected (not in the network)", unexpected))
-        if shapes:
-            parts.append(
-                _listing(
-                    "shape mismatches (state_dict vs network)",
-                    [f"{k}: {tuple(got)} vs {tuple(want)}" for k, (got, want) in shapes.items()],
-                )
-            )
-        if conflicts:
-            parts.append(
-                _listing(
-                    "aliases of one tensor with different values",
-                    [" = ".join(g) for g in conflicts],
-                )
-            )
-        raise StateDictMismatchError(
-            f"Cannot load the robomimic state_dict into {type(network).__name__}:\n"
-            + "\n".join(parts)
-            + "\nCheck that the network was built with the same kwargs as the checkpoint's "
-            "(observation shapes, layer sizes, encoder settings).",
+        raise StateDictMismatchError.describing(
+            f"Cannot load the robomimic state_dict into {type(network).__name__}:",
             missing,
             unexpected,
             shapes,
             conflicts,
+            "Check that the network was built with the same kwargs as the checkpoint's "
+            "(observation shapes, layer sizes, encoder settings).",
         )
     network.load_state_dict(converted, strict=True)
     return network

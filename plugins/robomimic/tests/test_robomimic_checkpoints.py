@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from obsnets.errors import ShapeError
-from obsnets_robomimic import load_checkpoint, policy_from_checkpoint
+from obsnets_robomimic import StateDictMismatchError, load_checkpoint, policy_from_checkpoint
+from obsnets_robomimic.checkpoint_file import safe_globals
 
 LOADABLE = ("bc_lowdim", "bc_rnn_gmm_image", "bc_transformer_gmm_lowdim")
 
@@ -60,6 +61,29 @@ def test_bc_lowdim_reproduces_robomimics_action(checkpoint_path, sidecar, quietl
     action = policy(_observation(side))
     assert action.dtype == np.float64 and action.shape == (7,)
     np.testing.assert_allclose(action, side["action"]["value"], rtol=1e-4, atol=1e-6)
+
+
+def test_weights_that_do_not_fit_their_own_config_are_named_as_the_file_names_them(
+    checkpoint_path, tmp_path
+):
+    with torch.serialization.safe_globals(safe_globals()):
+        data = torch.load(checkpoint_path("bc_lowdim"), weights_only=True)
+    nets = data["model"]["nets"]
+    del nets["policy.nets.mlp._model.0.weight"]
+    nets["policy.nets.decoder.nets.action.weight"] = torch.zeros(1, 2)
+    nets["policy.extra.weight"] = torch.zeros(1)
+    torch.save(data, tmp_path / "edited.pth")
+    with pytest.raises(StateDictMismatchError) as excinfo:
+        load_checkpoint(tmp_path / "edited.pth")
+    error = excinfo.value
+    assert error.missing == ["policy.nets.mlp._model.0.weight"]
+    assert error.unexpected == ["policy.extra.weight"]
+    assert error.shape_mismatches == {"policy.nets.decoder.nets.action.weight": ([1, 2], [7, 32])}
+    message = str(error)
+    assert "edited.pth': model['nets'] does not fit the ActorNetwork" in message
+    assert "policy.nets.decoder.nets.action.weight: (1, 2) vs (7, 32)" in message
+    assert "the file was edited" in message  # not "build the network with the same kwargs"
+    assert "same kwargs" not in message
 
 
 def test_bc_lowdim_accepts_tensors_and_ignores_extra_keys(checkpoint_path, sidecar, quietly):

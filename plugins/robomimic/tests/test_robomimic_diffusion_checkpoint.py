@@ -32,6 +32,7 @@ from obsnets_diffusion import ConditionalUnet1D, DiffusionPolicyNetwork  # noqa:
 from obsnets_robomimic import (  # noqa: E402
     CheckpointFormatError,
     RobomimicMigrationWarning,
+    StateDictMismatchError,
     UnsupportedAlgorithmError,
     load_checkpoint,
     policy_from_checkpoint,
@@ -270,8 +271,12 @@ def test_ema_enabled_without_a_stored_ema_copy_is_an_error(write_diffusion_check
 def test_an_ema_copy_that_does_not_fit_names_the_tensors(write_diffusion_checkpoint, unet_weights):
     broken = dict(unet_weights)
     del broken["final_conv.1.bias"]
-    with pytest.raises(LookupError, match=r"final_conv\.1\.bias"):
+    with pytest.raises(StateDictMismatchError) as excinfo:
         load_checkpoint(write_diffusion_checkpoint(ema=broken))
+    message = str(excinfo.value)
+    assert "model['ema'] does not fit the DiffusionPolicyNetwork" in message  # the file's names
+    assert "\n    policy.noise_pred_net.final_conv.1.bias\n" in message
+    assert excinfo.value.missing == ["policy.noise_pred_net.final_conv.1.bias"]
 
 
 @pytest.mark.parametrize("schedule", [{}, DDPM], ids=["ddim", "ddpm"])
