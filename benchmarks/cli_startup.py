@@ -20,8 +20,6 @@ minute on an idle machine.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import resource
 import statistics
@@ -31,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _startup_cli import run
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
@@ -98,15 +98,7 @@ def print_table(records: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Measure, print, and optionally write the records as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per command")
-    parser.add_argument("--json", type=Path, default=None, help="write results to this file")
-    args = parser.parse_args(argv)
-    records = measure(max(args.runs, 1))
-    print_table(records)
-    if args.json is not None:
-        args.json.write_text(json.dumps(records, indent=2) + "\n")
-    return records
+    return run(__doc__ or "", measure, print_table, "timed runs per command", argv)
 
 
 if __name__ == "__main__":

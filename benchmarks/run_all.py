@@ -27,8 +27,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def scripts(only: set[str] | None) -> list[Path]:
-    """The benchmark scripts to run, by name, excluding this one."""
-    found = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    """The benchmark scripts to run, by name: all but this one and the shared ``_`` modules."""
+    found = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     return [p for p in found if only is None or p.stem in only]
 
 

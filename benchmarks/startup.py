@@ -27,14 +27,14 @@ obsnets.registry.entries()" 2>&1 | sort -t'|' -k2 -n | tail``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
+
+from _startup_cli import run
 
 BUDGET_MS = 50.0
 """The most ``import obsnets`` plus discovery may add to ``import torch``."""
@@ -232,15 +232,7 @@ def print_table(records: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Measure, print, and optionally write the records as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per figure")
-    parser.add_argument("--json", type=Path, default=None, help="write results to this file")
-    args = parser.parse_args(argv)
-    records = measure(max(args.runs, 1))
-    print_table(records)
-    if args.json is not None:
-        args.json.write_text(json.dumps(records, indent=2) + "\n")
-    return records
+    return run(__doc__ or "", measure, print_table, "fresh interpreters per figure", argv)
 
 
 if __name__ == "__main__":
