@@ -135,6 +135,21 @@ def test_manifest_describes_the_policy_and_rejects_tampering(rnn_gmm, tmp_path) 
         obsnets.load_exported(tmp_path)
 
 
+def test_export_replaces_only_an_earlier_export_unless_told(rnn_gmm, tmp_path) -> None:
+    policy, fp32, _ = rnn_gmm
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "exported.json").write_text((fp32 / "exported.json").read_text())
+    (mixed / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match=r"not part of an exported policy: \['notes.txt'\]"):
+        obsnets.export_policy(policy, mixed)
+    assert (mixed / "notes.txt").read_text() == "mine"
+    parent_file = tmp_path / "a_file"
+    parent_file.write_text("")
+    with pytest.raises(ConfigError, match=r"a_file' is a file, not a folder"):
+        obsnets.export_policy(policy, parent_file / "out")
+
+
 def test_step_rejects_wrong_observations_and_bf16_on_onnxruntime(rnn_gmm) -> None:
     policy, fp32, bf16 = rnn_gmm
     exported = obsnets.load_exported(fp32)

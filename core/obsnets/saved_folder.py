@@ -23,14 +23,20 @@ import secrets
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from obsnets.errors import ConfigError
 
-__all__ = ["FolderReader", "check_file_name", "read_folder", "write_folder"]
+__all__ = [
+    "FolderReader",
+    "check_file_name",
+    "read_folder",
+    "unreplaceable_contents",
+    "write_folder",
+]
 
 T = TypeVar("T")
 
@@ -173,15 +179,50 @@ def _replaced(path: Path, fd: int) -> bool:
     return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
 
 
+def unreplaceable_contents(target: Path, own_files: Collection[str], kind: str) -> str | None:
+    """Why ``target`` may not be replaced unless the user says so, or ``None`` if it may.
+
+    ``target`` may be replaced when it is absent, an empty folder, or a folder holding only
+    files the writer itself writes (an earlier save of the same kind).
+
+    Args:
+        target: The folder about to be replaced (symlinks already resolved).
+        own_files: Names of the files the writer writes.
+        kind: What the writer writes, for the description (``"an obsnets saved model"``).
+
+    Returns:
+        ``None``, or what ``target`` holds, to finish the caller's sentence ("it holds ...").
+    """
+    if not os.path.lexists(target):
+        return None
+    if not target.is_dir() or target.is_symlink():
+        return "something that is not a folder"
+    foreign = sorted(set(os.listdir(target)) - set(own_files))
+    if not foreign:
+        return None
+    return f"files that are not part of {kind}: {foreign[:10]}"
+
+
 def write_folder(target: Path, write: Callable[[Path], None]) -> None:
     """Replace the folder ``target`` (or create it) with what ``write`` puts in a new folder.
 
     Args:
         target: The folder to create or replace, whatever it holds (the caller decides
-            whether that is allowed). Its parent must exist.
+            whether that is allowed, see :func:`unreplaceable_contents`). Missing parent
+            folders are created.
         write: Writes every file into the empty folder it is given (beside ``target``, on the
             same file system). If it raises, ``target`` is left untouched.
+
+    Raises:
+        ConfigError: a parent of ``target`` is a file.
     """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ConfigError(
+            f"Cannot write {str(target)!r}: {str(exc.filename or target.parent)!r} is a file, "
+            "not a folder. Choose another location."
+        ) from exc
     staging = _new_folder(target.parent, f".{target.name}.saving-")
     try:
         write(staging)

@@ -55,7 +55,7 @@ from obsnets.hub import LocatedModel, locate_model
 from obsnets.model_card import MODEL_CARD_FILE, render_model_card
 from obsnets.registry import ComponentEntry, pinned_names, qualified_name_of, registry
 from obsnets.saved_config import FORMAT_VERSION, STORABLE_DTYPES, parse_saved_config
-from obsnets.saved_folder import FolderReader, read_folder, write_folder
+from obsnets.saved_folder import FolderReader, read_folder, unreplaceable_contents, write_folder
 from obsnets.saved_structure import check_rebuilds_same
 from obsnets.saved_weights import dedupe_tensors, describe_tensor, load_state, read_weights
 from obsnets.trust import refusing_imports_from
@@ -163,7 +163,6 @@ def save_pretrained(
     target = Path(os.path.realpath(directory))  # a symlinked folder: replace what it points to
     if not overwrite:
         _check_replaceable(target, directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
 
     def write(folder: Path) -> None:
         save_file(tensors, str(folder / WEIGHTS_FILE))
@@ -176,27 +175,21 @@ def save_pretrained(
 
 def _check_replaceable(target: Path, directory: Path) -> None:
     """Raise unless ``target`` is absent, empty, or holds an obsnets saved model only."""
-    if not os.path.lexists(target):
-        return
-    if target.is_dir() and not target.is_symlink():
-        entries = set(os.listdir(target))
-        if not entries:
-            return
-        try:
-            weights = read_saved_config(target)["weights"]["file"]
-            ours = {CONFIG_FILE, MODEL_CARD_FILE, weights}
-        except (ConfigError, OSError):
-            ours = set()
-        foreign = sorted(entries - ours)
-        if not foreign:
-            return
-        what = f"files that are not part of an obsnets saved model: {foreign[:10]}"
-    else:
-        what = "something that is not a folder"
-    raise ConfigError(
-        f"Not saving to {str(directory)!r}: it holds {what}. Choose another folder, or pass "
-        f"overwrite=True to replace it and everything in it."
-    )
+    what = unreplaceable_contents(target, _saved_files(target), "an obsnets saved model")
+    if what is not None:
+        raise ConfigError(
+            f"Not saving to {str(directory)!r}: it holds {what}. Choose another folder, or pass "
+            f"overwrite=True to replace it and everything in it."
+        )
+
+
+def _saved_files(folder: Path) -> set[str]:
+    """The files of the saved model in ``folder`` (none if it does not hold one)."""
+    try:
+        weights = read_saved_config(folder)["weights"]["file"]
+    except (ConfigError, OSError):
+        return set()
+    return {CONFIG_FILE, MODEL_CARD_FILE, weights}
 
 
 def read_saved_config(

@@ -33,7 +33,7 @@ from obsnets.exporting.step_graph import (
     example_inputs,
     no_validation,
 )
-from obsnets.saved_folder import write_folder
+from obsnets.saved_folder import unreplaceable_contents, write_folder
 
 __all__ = ["EXPORT_INSTALL", "export_policy"]
 
@@ -101,7 +101,6 @@ def export_policy(
             text = manifest_json(layout, precision, source, digest)
             (folder / MANIFEST_FILE).write_text(text, encoding="utf-8")
 
-        target.parent.mkdir(parents=True, exist_ok=True)
         write_folder(target, write)
     finally:
         policy.train(was_training)
@@ -151,11 +150,9 @@ def _require_exporter() -> None:
 
 
 def _check_replaceable(target: Path) -> None:
-    if not target.exists():
-        return
-    if target.is_dir() and (not any(target.iterdir()) or (target / MANIFEST_FILE).is_file()):
-        return
-    raise ConfigError(
-        f"export: {target} exists and is not an exported policy; choose another --out or "
-        "pass overwrite=True (--overwrite) to replace it and everything in it."
-    )
+    what = unreplaceable_contents(target, (MANIFEST_FILE, GRAPH_FILE), "an exported policy")
+    if what is not None:
+        raise ConfigError(
+            f"export: {target} holds {what}; choose another --out or pass overwrite=True "
+            "(--overwrite) to replace it and everything in it."
+        )
