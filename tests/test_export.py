@@ -135,6 +135,46 @@ def test_manifest_describes_the_policy_and_rejects_tampering(rnn_gmm, tmp_path) 
         obsnets.load_exported(tmp_path)
 
 
+def _edited_manifest(fp32: Path, folder: Path, edit: Any) -> Path:
+    folder.mkdir()
+    (folder / "policy.onnx").write_bytes((fp32 / "policy.onnx").read_bytes())
+    raw = (fp32 / "exported.json").read_bytes()
+    (folder / "exported.json").write_bytes(edit(raw))
+    return folder
+
+
+def _json_edit(change: Any) -> Any:
+    def edit(raw: bytes) -> bytes:
+        manifest = json.loads(raw)
+        change(manifest)
+        return json.dumps(manifest).encode()
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (_json_edit(lambda m: m.pop("graph")), r"field 'graph' must be a dict"),
+        (_json_edit(lambda m: m.update(graph=[1])), r"field 'graph' must be a dict"),
+        (_json_edit(lambda m: m["graph"].update(sha256=7)), r"graph.sha256 must be the graph's"),
+        (_json_edit(lambda m: m["head"].update(tanh_scale=True)), r"head.tanh_scale must be a"),
+        (lambda raw: b"\xff" + raw, r"is not UTF-8 text \(byte 0\); exported.json is UTF-8"),
+        (lambda raw: raw[:-3] + b', "format": 1}', r"repeats the key 'format'"),
+    ],
+)
+def test_malformed_manifests_are_config_errors(rnn_gmm, tmp_path, edit, pattern) -> None:
+    _, fp32, _ = rnn_gmm
+    with pytest.raises(ConfigError, match=pattern):
+        obsnets.load_exported(_edited_manifest(fp32, tmp_path / "edited", edit))
+
+
+def test_a_file_is_not_an_exported_policy(rnn_gmm, tmp_path) -> None:
+    _, fp32, _ = rnn_gmm
+    with pytest.raises(ConfigError, match=r"is not an exported policy: it needs exported.json"):
+        obsnets.load_exported(fp32 / "policy.onnx")
+
+
 def test_export_replaces_only_an_earlier_export_unless_told(rnn_gmm, tmp_path) -> None:
     policy, fp32, _ = rnn_gmm
     mixed = tmp_path / "mixed"

@@ -8,7 +8,6 @@ shape``), never a ``KeyError`` or ``TypeError`` from deep inside loading.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -16,13 +15,12 @@ from typing import Any, NoReturn
 import torch
 
 from obsnets.errors import ConfigError
+from obsnets.json_data import MAX_NESTING, decode_json
 from obsnets.saved_folder import check_file_name
 
 __all__ = ["FORMAT_VERSION", "MAX_NESTING", "STORABLE_DTYPES", "parse_saved_config"]
 
 FORMAT_VERSION = 1
-MAX_NESTING = 64
-"""Deepest nesting of lists and objects a config.json may have (real ones stay under 10)."""
 
 STORABLE_DTYPES: dict[str, torch.dtype] = {
     str(d).removeprefix("torch."): d
@@ -63,42 +61,10 @@ def parse_saved_config(raw: bytes, path: str) -> dict[str, Any]:
             repeats a key, or a field is missing or of the wrong type; the message names the
             field.
     """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path!r} is not UTF-8 text (byte {exc.start}); a saved model's config.json is "
-            f"UTF-8 JSON written by obsnets.save_pretrained."
-        ) from exc
-    try:
-        config = json.loads(text, object_pairs_hook=lambda pairs: _unique(pairs, path))
-    except RecursionError as exc:
-        raise ConfigError(f"{path!r} is nested too deeply to be a saved-model config.") from exc
-    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
-        raise ConfigError(f"{path!r} is not valid JSON: {exc}.") from exc
-    _check_nesting(config, path)
+    config = decode_json(
+        raw, path, "a saved model's config.json is UTF-8 JSON written by obsnets.save_pretrained"
+    )
     return _check_config(config, path)
-
-
-def _unique(pairs: list[tuple[str, Any]], path: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ConfigError(f"{path!r} repeats the key {key!r} in one object.")
-        found[key] = value
-    return found
-
-
-def _check_nesting(config: Any, path: str) -> None:
-    stack = [(config, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise ConfigError(f"{path!r} nests lists and objects deeper than {MAX_NESTING} levels.")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
 
 
 def _check_config(config: Any, path: str) -> dict[str, Any]:

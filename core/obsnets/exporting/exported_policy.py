@@ -171,14 +171,15 @@ def load_exported(
     """
     path = Path(path)
     try:
-        manifest_text, graph = read_folder(path, _read)
-    except FileNotFoundError as error:
+        manifest_bytes, graph = read_folder(path, _read)
+    except OSError as error:  # absent, not a folder, unreadable
         raise ConfigError(
             f"{path} is not an exported policy: it needs {MANIFEST_FILE} and {GRAPH_FILE} "
-            f"({error.filename or error}). Write one with `obsnets export MODEL_DIR --out PATH`."
+            f"({error.strerror or error}: {error.filename or path}). Write one with "
+            "`obsnets export MODEL_DIR --out PATH`."
         ) from error
-    layout, precision, manifest = parse_manifest(manifest_text, str(path / MANIFEST_FILE))
-    if hashlib.sha256(graph).hexdigest() != manifest["graph"].get("sha256"):
+    layout, precision, manifest = parse_manifest(manifest_bytes, str(path / MANIFEST_FILE))
+    if hashlib.sha256(graph).hexdigest() != manifest["graph"]["sha256"]:
         raise ConfigError(
             f"{path / GRAPH_FILE} does not match the checksum in {MANIFEST_FILE}: the file is "
             "corrupted or was changed after export; export the policy again."
@@ -203,9 +204,8 @@ def _packed(states: tuple[torch.Tensor, ...]) -> State:
     return states[0] if len(states) == 1 else states
 
 
-def _read(reader: FolderReader) -> tuple[str, bytes]:
-    manifest = reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES).decode("utf-8")
-    return manifest, reader.read(GRAPH_FILE, MAX_GRAPH_BYTES)
+def _read(reader: FolderReader) -> tuple[bytes, bytes]:
+    return reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES), reader.read(GRAPH_FILE, MAX_GRAPH_BYTES)
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

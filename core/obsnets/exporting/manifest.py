@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from obsnets.errors import ConfigError
 from obsnets.exporting.step_graph import HEAD_OUTPUTS, StepLayout
+from obsnets.json_data import decode_json
 
 __all__ = [
     "FORMAT",
@@ -25,6 +27,7 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "exported.json"
 GRAPH_FILE = "policy.onnx"
 PRECISIONS = ("fp32", "bf16")
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def manifest_json(
@@ -53,24 +56,22 @@ def manifest_json(
     return json.dumps(manifest, indent=2) + "\n"
 
 
-def parse_manifest(text: str, where: str) -> tuple[StepLayout, str, dict[str, Any]]:
+def parse_manifest(raw: bytes, where: str) -> tuple[StepLayout, str, dict[str, Any]]:
     """Check a manifest field by field.
 
     Args:
-        text: The manifest's JSON text.
+        raw: The manifest file's bytes.
         where: The file, for error messages.
 
     Returns:
         ``(layout, precision, manifest)``.
 
     Raises:
-        ConfigError: not JSON, another format or version, or a field of the wrong type;
-            the message names the field and what it should be.
+        ConfigError: not UTF-8 JSON (see :func:`~obsnets.json_data.decode_json`), another
+            format or version, or a field of the wrong type; the message names the field and
+            what it should be.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{where} is not valid JSON: {error}.") from error
+    data = decode_json(raw, where, f"{MANIFEST_FILE} is UTF-8 JSON written by obsnets export")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(
             f"{where} is not an obsnets exported policy (expected format {FORMAT!r}); "
@@ -92,7 +93,10 @@ def parse_manifest(text: str, where: str) -> tuple[StepLayout, str, dict[str, An
         )
     tanh_scale = head.get("tanh_scale")
     if tanh_scale is not None and not (
-        isinstance(tanh_scale, (int, float)) and math.isfinite(tanh_scale) and tanh_scale > 0
+        isinstance(tanh_scale, (int, float))
+        and not isinstance(tanh_scale, bool)
+        and math.isfinite(tanh_scale)
+        and tanh_scale > 0
     ):
         raise ConfigError(f"{where}: head.tanh_scale must be a positive number or null.")
     observations = _field(data, "observations", list, where)
@@ -104,6 +108,9 @@ def parse_manifest(text: str, where: str) -> tuple[StepLayout, str, dict[str, An
     states = [
         _shape(s, f"{where}: state_shapes") for s in _field(data, "state_shapes", list, where)
     ]
+    graph = _field(data, "graph", dict, where)
+    if not isinstance(graph.get("sha256"), str) or not _SHA256.fullmatch(graph["sha256"]):
+        raise ConfigError(f"{where}: graph.sha256 must be the graph's SHA-256 as 64 hex digits.")
     if not keys or len(set(keys)) != len(keys):
         raise ConfigError(f"{where}: observations must list distinct keys, got {keys}.")
     layout = StepLayout(
