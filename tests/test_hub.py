@@ -365,6 +365,9 @@ def test_push_to_hub_refuses_before_any_call(api):
     unsaveable.nets["a"] = torch.nn.Sequential(torch.nn.Linear(8, 3))  # not what it rebuilds
     with pytest.raises(ConfigError):
         push_to_hub(unsaveable, REPO)
+    for revision in ("", " main"):
+        with pytest.raises(ConfigError, match=r"The revision of the upload to .* must be a branch"):
+            push_to_hub(_decoder(0), REPO, revision=revision)
     assert api.calls == []
 
 

@@ -29,17 +29,18 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
 from obsnets.errors import ConfigError, HubError, PluginLoadError
+from obsnets.plugin_compatibility import installed_obsnets_version
 
 __all__ = [
     "HUB_SCHEME",
     "HubReference",
     "LocatedModel",
     "check_repo_id",
+    "check_revision",
     "download_model",
     "import_huggingface_hub",
     "locate_model",
@@ -110,7 +111,9 @@ def check_repo_id(repo_id: object, where: str = "repo_id") -> str:
     return repo_id
 
 
-def _check_revision(revision: object, where: str) -> str | None:
+def check_revision(revision: object, where: str) -> str | None:
+    """Return ``revision`` (``None`` for the default branch) if it can name a branch, tag or
+    commit, else raise :class:`~obsnets.errors.ConfigError` naming ``where``."""
     if revision is None:
         return None
     if not isinstance(revision, str) or not revision.strip() or revision != revision.strip():
@@ -137,7 +140,7 @@ def parse_hub_reference(text: str) -> HubReference | None:
     check_repo_id(repo_id, where=f"The repository id in {text!r}")
     if at and not revision:
         raise ConfigError(f"{text!r} ends with '@': write hf://{repo_id}@REVISION, or no '@'.")
-    return HubReference(repo_id, _check_revision(revision or None, text))
+    return HubReference(repo_id, check_revision(revision or None, text))
 
 
 def import_huggingface_hub() -> ModuleType:
@@ -198,7 +201,7 @@ def locate_model(
                 f"{str(reference)!r} names revision {reference.revision!r} and revision="
                 f"{revision!r} is passed too; give it once."
             )
-        reference = HubReference(reference.repo_id, _check_revision(revision, str(reference)))
+        reference = HubReference(reference.repo_id, check_revision(revision, str(reference)))
     try:
         folder = download_model(
             reference, cache_dir=cache_dir, local_files_only=local_files_only, files=files
@@ -280,7 +283,7 @@ def download_model(
                 local_files_only=local_files_only,
                 allow_patterns=list(files),
                 library_name="obsnets",
-                library_version=_obsnets_version(),
+                library_version=installed_obsnets_version(),
             )
         )
     except errors.LocalEntryNotFoundError as exc:
@@ -338,10 +341,3 @@ def _repository_cache_folder(snapshot: Path) -> Path:
             f"its cache (<cache>/models--org--name/snapshots/<commit>)."
         )
     return Path(os.path.realpath(repository))
-
-
-def _obsnets_version() -> str | None:
-    try:
-        return metadata.version("obsnets")
-    except metadata.PackageNotFoundError:
-        return None

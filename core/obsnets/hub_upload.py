@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from obsnets.errors import HubError, ObsnetsError
-from obsnets.hub import HubReference, check_repo_id, import_huggingface_hub
+from obsnets.errors import HubError
+from obsnets.hub import HubReference, check_repo_id, check_revision, import_huggingface_hub
 from obsnets.model_card import MODEL_CARD_FILE, render_model_card
 from obsnets.saving import read_saved_config, save_pretrained
 
@@ -64,6 +64,7 @@ def push_to_hub(
             and says what to check).
     """
     check_repo_id(repo_id)
+    check_revision(revision, f"the upload to {repo_id!r}")
     hub = import_huggingface_hub()
     target = HubReference(repo_id, revision)
     with tempfile.TemporaryDirectory(prefix="obsnets-push-") as tmp:
@@ -86,8 +87,6 @@ def push_to_hub(
                 revision=revision,
                 commit_message=message,
             )
-        except ObsnetsError:
-            raise
         except Exception as exc:  # the network boundary: every failure is reported the same way
             raise HubError(
                 f"Could not upload to {str(target)!r}: {type(exc).__name__}: {exc}. Check "

@@ -350,7 +350,7 @@ def load_located(
             trust_code=trust_code,
         )
     state = read_weights(directory / config["weights"]["file"], saved.weights, config["weights"])
-    load_state(model, {k: t.to(map_location) for k, t in state.items()})
+    load_state(model, state)  # on the CPU it was built on; then one move to map_location
     return model.to(map_location).eval()
 
 
