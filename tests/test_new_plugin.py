@@ -151,6 +151,17 @@ def test_an_empty_directory_and_dir_option_are_accepted(tmp_path):
     assert "| `EdgesPool` | pool |" in (target / "README.md").read_text()
 
 
+def test_the_plugin_folder_gets_the_permissions_of_any_new_folder(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        create_plugin("shades", "pool", directory=tmp_path / "shades")
+        (tmp_path / "plain").mkdir()
+    finally:
+        os.umask(previous)
+    mode = (tmp_path / "shades").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain").stat().st_mode & 0o777 == 0o755
+
+
 def test_unknown_kind_lists_the_kinds(tmp_path):
     result = obsnets_cli("new-plugin", "edges", "--kind", "backbones", cwd=tmp_path)
     assert result.returncode == 2

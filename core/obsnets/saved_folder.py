@@ -33,6 +33,7 @@ from obsnets.errors import ConfigError
 __all__ = [
     "FolderReader",
     "check_file_name",
+    "new_folder",
     "read_folder",
     "unreplaceable_contents",
     "write_folder",
@@ -223,7 +224,7 @@ def write_folder(target: Path, write: Callable[[Path], None]) -> None:
             f"Cannot write {str(target)!r}: {str(exc.filename or target.parent)!r} is a file, "
             "not a folder. Choose another location."
         ) from exc
-    staging = _new_folder(target.parent, f".{target.name}.saving-")
+    staging = new_folder(target.parent, f".{target.name}.saving-")
     try:
         write(staging)
         # Writers may create files as 0600 (temporary-file helpers do); give each the mode any
@@ -244,7 +245,9 @@ def write_folder(target: Path, write: Callable[[Path], None]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _new_folder(parent: Path, prefix: str) -> Path:
+def new_folder(parent: Path, prefix: str) -> Path:
+    """Create a fresh folder ``parent/<prefix><random>`` with the permissions any folder the
+    user makes gets (0777 less the umask; ``tempfile.mkdtemp`` would make it 0700)."""
     while True:
         path = parent / f"{prefix}{secrets.token_hex(6)}"
         try:

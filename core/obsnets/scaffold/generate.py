@@ -11,7 +11,6 @@ import json
 import keyword
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from obsnets.catalog import FIRST_PARTY_COMPONENTS
 from obsnets.errors import ConfigError, suggestion
+from obsnets.saved_folder import new_folder
 
 __all__ = ["SCAFFOLD_KINDS", "PluginNames", "create_plugin", "plugin_names"]
 
@@ -184,7 +184,7 @@ def create_plugin(
     files = _render_all(names)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write into a sibling temporary directory and rename it: a failure leaves nothing behind.
-    staging = Path(tempfile.mkdtemp(prefix=".obsnets-new-plugin-", dir=target.parent))
+    staging = new_folder(target.parent, ".obsnets-new-plugin-")
     try:
         for relative, text in files.items():
             path = staging / relative
