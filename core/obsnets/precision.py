@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["REDUCED_PRECISION_DTYPES", "at_least_float32"]
+__all__ = ["PRECISIONS", "REDUCED_PRECISION_DTYPES", "at_least_float32", "autocast_cpu"]
+
+PRECISIONS = ("fp32", "bf16")
+"""The precisions a run or an export may ask for: float32, or bf16 autocast."""
+
+
+def autocast_cpu(precision: str) -> torch.autocast:
+    """bf16 autocast on the CPU for ``precision="bf16"``; a disabled one for ``"fp32"``.
+
+    Args:
+        precision: One of :data:`PRECISIONS`.
+    """
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
 
 REDUCED_PRECISION_DTYPES: frozenset[torch.dtype] = frozenset({torch.bfloat16, torch.float16})
 """Floating dtypes too coarse for log-probabilities, softmax expectations and KL terms."""

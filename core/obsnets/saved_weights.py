@@ -72,7 +72,7 @@ def describe_tensor(tensor: torch.Tensor, checksum: bool = True) -> dict[str, An
 def tensor_digest(tensor: torch.Tensor) -> str:
     """The sha256 (hex) of a tensor's bytes, in C order."""
     data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
-    return hashlib.sha256(memoryview(data.numpy())).hexdigest()
+    return hashlib.sha256(data.numpy().data).hexdigest()
 
 
 def read_weights(path: Path, data: bytes, weights: Mapping[str, Any]) -> dict[str, torch.Tensor]:

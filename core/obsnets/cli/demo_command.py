@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from obsnets.cli.arguments import bounded_int, check_writable_folder
-from obsnets.demo.run import LIMITS, PRECISIONS, run_demo
+from obsnets.demo.run import LIMITS, run_demo
+from obsnets.precision import PRECISIONS
 
 __all__ = ["add_parser", "run"]
 

@@ -11,7 +11,7 @@ import argparse
 from obsnets.cli.arguments import check_writable_folder
 from obsnets.cli.trust_option import add_trust_code_argument
 from obsnets.exporting.export import export_policy
-from obsnets.exporting.manifest import PRECISIONS
+from obsnets.precision import PRECISIONS
 from obsnets.saving import load
 
 __all__ = ["add_parser", "run"]

@@ -24,9 +24,10 @@ from obsnets.demo.report import draw_learning_curve, draw_rollouts
 from obsnets.demo.windows import window_rows
 from obsnets.errors import ConfigError
 from obsnets.examples import SUFFIX, example_names, example_text
+from obsnets.precision import PRECISIONS, autocast_cpu
 from obsnets.saving import save_pretrained
 
-__all__ = ["DEFAULT_CONFIG", "LIMITS", "PRECISIONS", "DemoResult", "autocast_cpu", "run_demo"]
+__all__ = ["DEFAULT_CONFIG", "LIMITS", "DemoResult", "run_demo"]
 
 IMAGE_KEY, POSITION_KEY = "agentview_image", "agent_pos"
 DEFAULT_CONFIG = "reach_gmm_policy.json"
@@ -39,12 +40,6 @@ LIMITS: dict[str, tuple[int, int]] = {
     "batch_size": (1, 4_096),
 }
 """Inclusive range of each integer argument of :func:`run_demo` (the CLI's ranges too)."""
-PRECISIONS = ("fp32", "bf16")
-
-
-def autocast_cpu(precision: str) -> torch.autocast:
-    """bf16 autocast on the CPU for ``precision="bf16"``; a disabled one for ``"fp32"``."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 @dataclass

@@ -26,13 +26,14 @@ import torch
 
 from obsnets import __version__
 from obsnets.errors import ConfigError, PluginLoadError
-from obsnets.exporting.manifest import GRAPH_FILE, MANIFEST_FILE, PRECISIONS, manifest_json
+from obsnets.exporting.manifest import GRAPH_FILE, MANIFEST_FILE, manifest_json
 from obsnets.exporting.step_graph import (
     PolicyStep,
     describe_policy,
     example_inputs,
     no_validation,
 )
+from obsnets.precision import PRECISIONS
 from obsnets.saved_folder import unreplaceable_contents, write_folder
 
 __all__ = ["EXPORT_INSTALL", "export_policy"]

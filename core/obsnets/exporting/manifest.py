@@ -11,13 +11,13 @@ from typing import Any
 from obsnets.errors import ConfigError
 from obsnets.exporting.step_graph import HEAD_OUTPUTS, StepLayout
 from obsnets.json_data import decode_json
+from obsnets.precision import PRECISIONS
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "GRAPH_FILE",
     "MANIFEST_FILE",
-    "PRECISIONS",
     "manifest_json",
     "parse_manifest",
 ]
@@ -26,7 +26,6 @@ FORMAT = "obsnets-exported-policy"
 FORMAT_VERSION = 1
 MANIFEST_FILE = "exported.json"
 GRAPH_FILE = "policy.onnx"
-PRECISIONS = ("fp32", "bf16")
 _SHA256 = re.compile("[0-9a-f]{64}")
 
 
