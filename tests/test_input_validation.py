@@ -315,3 +315,60 @@ def test_encoder_core_checks_the_input_shape_it_is_given():
     ):
         UncheckedCore([])
     assert UncheckedCore((3, 4)).input_shape == [3, 4]
+
+
+def test_a_non_string_kwarg_key_is_named_not_crashed_on():
+    from obsnets.config import build_from_config
+
+    with pytest.raises(InvalidKwargsError) as excinfo:
+        build_from_config({"network": "MLP", "kwargs": {1: 2, "input_dim": 3, "output_dim": 2}})
+    assert str(excinfo.value).startswith("network MLP got unexpected keyword argument(s) 1.")
+    with pytest.raises(ConfigError, match=r"rnn_kwargs has key\(s\) 3 that a GRU does not"):
+        RNN_Base(input_dim=3, rnn_hidden_dim=4, rnn_num_layers=1, rnn_type="GRU", rnn_kwargs={3: 1})
+    with pytest.raises(ConfigError, match=r"key\(s\) 'nm_layers' that an LSTM does not"):
+        RNN_Base(input_dim=3, rnn_hidden_dim=4, rnn_num_layers=1, rnn_kwargs={"nm_layers": 1})
+
+
+def test_close_matches_compare_non_string_names_as_text():
+    from obsnets.errors import close_matches, suggestion
+
+    assert close_matches(1, ["1", "10", "x"]) == ["1", "10"]
+    assert suggestion(12, ["input_dim", "12a"]) == " Did you mean '12a'?"
+    assert suggestion(None, ["input_dim"]) == ""
+
+
+@pytest.mark.parametrize("kwargs", [[], 0, "", False])
+def test_falsy_kwargs_that_are_not_a_mapping_are_config_errors(kwargs):
+    from obsnets.config import build_from_config
+
+    with pytest.raises(ConfigError) as excinfo:
+        build_from_config({"network": "MLP", "kwargs": kwargs})
+    assert str(excinfo.value) == (
+        "Config 'kwargs' must be a mapping (a JSON object) of the network's arguments; got "
+        f"{type(kwargs).__name__}."
+    )
+
+
+def test_an_init_accepting_more_than_its_signature_records_no_arguments():
+    import functools
+
+    from obsnets.bases import EncoderCore
+
+    def lenient(init):
+        @functools.wraps(init)  # the signature shown is init's, without ``extra``
+        def wrapper(self, *args, extra=None, **kwargs):
+            init(self, *args, **kwargs)
+
+        return wrapper
+
+    class LenientCore(EncoderCore, abstract=True):
+        @lenient
+        def __init__(self, input_shape, gain: float = 1.0):
+            super().__init__(input_shape)
+
+        def output_shape(self, input_shape=None):
+            return list(self.input_shape)
+
+    assert LenientCore([3], gain=2.0).init_arguments == {"input_shape": [3], "gain": 2.0}
+    core = LenientCore([3], extra=1)  # built: its arguments are unknown, so none are recorded
+    assert not hasattr(core, "init_arguments")

@@ -13,7 +13,7 @@ import pytest
 
 from obsnets import build_component, plugins
 from obsnets.cli import plugins_command
-from obsnets.errors import IncompatiblePluginError
+from obsnets.errors import IncompatiblePluginError, UnknownComponentError
 from obsnets.plugin_compatibility import incompatibility
 from obsnets.registry import resolve_component
 
@@ -133,3 +133,16 @@ def test_every_first_party_plugin_supports_the_installed_obsnets():
         plugins.reset()
     assert "visual" in found
     assert not [p.name for p in found.values() if p.status == "incompatible"]
+
+
+def test_an_unknown_name_mentions_an_incompatible_plugin_without_importing_it(fake_plugins):
+    add_plugin(fake_plugins, "fake_old", "OldCore", [f"obsnets>{INSTALLED}"])
+    with pytest.raises(UnknownComponentError) as excinfo:
+        resolve_component("NoSuchCore", "encoder_core")
+    assert not isinstance(excinfo.value, IncompatiblePluginError)
+    assert str(excinfo.value).startswith(
+        "Unknown encoder_core 'NoSuchCore'. Plugin 'fake_old' (obsnets-fake_old 1.0) may "
+        f"provide it but is not loaded because it does not support this obsnets: it requires "
+        f"obsnets>{INSTALLED}; installed {INSTALLED}. Upgrade the plugin"
+    )
+    assert "fake_old.plugin" not in sys.modules and "fake_old" not in sys.modules

@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from obsnets import plugins
-from obsnets.errors import DisabledPluginError, PluginSelectionWarning
+from obsnets.errors import DisabledPluginError, PluginSelectionWarning, UnknownComponentError
 from obsnets.registry import resolve_component
 
 PLUGIN = """
@@ -161,3 +161,52 @@ def test_disable_all_is_not_an_unknown_name(fake_plugins, monkeypatch, value):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert statuses() == {"fake_good": "disabled"}
+
+
+DYNAMIC_PLUGIN = """
+from obsnets import hookimpl
+
+@hookimpl
+def obsnets_register_components(register):
+    name = "".join(["Dyn", "Core"])  # no literal to read: only running it would tell
+    register("encoder_core", name, "{pkg}.components:" + name)
+"""
+
+
+def test_an_unknown_plain_name_never_imports_a_disabled_plugin(fake_plugins, monkeypatch):
+    add_plugin(fake_plugins, "fake_off", "OffCore")
+    add_plugin(fake_plugins, "fake_on", "OnCore")
+    fake_plugins("fake_dyn", DYNAMIC_PLUGIN, COMPONENTS.format(name="DynCore"))
+    monkeypatch.setenv(plugins.DISABLE_ENV, "fake_off,fake_dyn")
+    with pytest.raises(UnknownComponentError) as excinfo:
+        resolve_component("NoSuchThing", "encoder_core")
+    assert type(excinfo.value) is UnknownComponentError
+    # Without running a third-party plugin, only a name its source spells out is certain.
+    assert str(excinfo.value) == (
+        "Unknown encoder_core 'NoSuchThing'. Plugin 'fake_off' (fake-off 1.0) may provide it "
+        "but is disabled (listed in OBSNETS_DISABLE_PLUGINS); to use it, remove 'fake_off' "
+        "from OBSNETS_DISABLE_PLUGINS. Plugin 'fake_dyn' (fake-dyn 1.0) may provide it but is "
+        "disabled (listed in OBSNETS_DISABLE_PLUGINS); to use it, remove 'fake_dyn' from "
+        "OBSNETS_DISABLE_PLUGINS."
+    )
+    with pytest.raises(UnknownComponentError, match=r"Plugin 'fake_dyn' .* may provide it"):
+        resolve_component("DynCore")
+    with pytest.raises(DisabledPluginError, match=r"plugin 'fake_off' .* provides it"):
+        resolve_component("OffCore")
+    for pkg in ("fake_off", "fake_dyn"):
+        assert not [m for m in sys.modules if m == pkg or m.startswith(f"{pkg}.")]
+
+
+def test_a_first_party_plugins_names_come_from_the_catalog_without_importing_it(
+    fake_plugins, monkeypatch
+):
+    fake_plugins("fake_visual", DYNAMIC_PLUGIN, dist="obsnets-visual")
+    monkeypatch.setenv(plugins.DISABLE_ENV, "fake_visual")
+    with pytest.raises(UnknownComponentError) as excinfo:
+        resolve_component("NoSuchThing", "backbone")
+    assert str(excinfo.value) == (
+        "Unknown backbone 'NoSuchThing'. Run 'obsnets list' to see every available name."
+    )
+    with pytest.raises(DisabledPluginError, match=r"plugin 'fake_visual' .* provides it"):
+        resolve_component("ResNet18Conv", "backbone")
+    assert "fake_visual.plugin" not in sys.modules and "fake_visual" not in sys.modules

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pluggy
 import pytest
 
 from obsnets import build_component, hookspecs, plugins
 from obsnets.cli import plugins_command
 from obsnets.errors import PluginLoadError
+from obsnets.plugin_validation import register_checked
 from obsnets.registry import resolve_component
 
 GOOD = """
@@ -171,3 +173,30 @@ def test_a_plugin_registered_at_runtime_adds_its_specs_before_its_names_are_chec
         assert skills == []  # the user plugin failed at discovery, before the spec existed
     finally:
         plugins.unregister_plugin("fake_runtime_definer")
+
+
+def test_register_checked_refuses_a_taken_name_and_a_plugin_registered_twice():
+    class First:
+        def __repr__(self):
+            return "<First>"
+
+    class Second:
+        def __repr__(self):
+            return "<Second>"
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    first = First()
+    register_checked(manager, first, "acme")
+    with pytest.raises(PluginLoadError) as excinfo:
+        register_checked(manager, Second(), "acme")
+    assert str(excinfo.value) == (
+        "Plugin name 'acme' is already taken by <First>; choose another name for <Second>."
+    )
+    with pytest.raises(PluginLoadError) as excinfo:
+        register_checked(manager, first, "acme2")
+    assert str(excinfo.value) == (
+        "Cannot register <First> as plugin 'acme2': it is already registered as 'acme'. "
+        "Unregister it first, or keep that name."
+    )
+    assert manager.list_name_plugin() == [("acme", first)]

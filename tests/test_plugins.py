@@ -401,3 +401,76 @@ def test_system_exit_from_a_plugin_fails_only_that_plugin(fake_plugins, where):
     assert resolve_component("FakeGoodCore").__name__ == "FakeGoodCore"
     infos = {p.name: p for p in plugins.list_plugins()}
     assert infos["fake_exit"].status == "failed" and "SystemExit: 7" in infos["fake_exit"].reason
+
+
+def test_a_second_distribution_under_a_taken_plugin_name_fails_alone(fake_plugins, capsys):
+    fake_plugins("fake_first", GOOD_PLUGIN, GOOD_COMPONENTS, dist="obsnets-first")
+    fake_plugins("fake_second", GOOD_PLUGIN.replace("FakeGoodCore", "FakeSecondCore"))
+    fake_plugins.existing("fake_first", "fake_second.plugin", "obsnets-second")
+    found = plugins.list_plugins()
+    assert [(p.name, p.distribution, p.status) for p in found] == [
+        ("fake_first", "obsnets-first", "loaded"),
+        ("fake_first", "obsnets-second", "failed"),
+        ("fake_second", "fake-second", "loaded"),
+    ]
+    assert isinstance(found[1].error, PluginLoadError)
+    assert found[1].reason == (
+        "its name is taken: PluginLoadError: Plugin name 'fake_first' is declared by two "
+        "distributions: obsnets-first (kept under that name) and obsnets-second (not "
+        "loaded). Uninstall one of them, or rename the entry point in one distribution's "
+        "[project.entry-points.obsnets]."
+    )
+    assert plugins.get_plugin_manager().get_plugin("fake_first") is sys.modules["fake_first.plugin"]
+    assert resolve_component("FakeGoodCore").__module__ == "fake_first.components"
+    plugins_command.run(argparse.Namespace(json=False))
+    assert "fake_first  (obsnets-second 1.0)  [failed]" in capsys.readouterr().out
+
+
+def test_register_plugin_raises_when_its_declaration_fails(fake_plugins):
+    class RaisingPlugin:
+        @hookspecs.hookimpl
+        def obsnets_register_components(self, register):
+            raise ValueError("cannot declare")
+
+    class CollidingPlugin:
+        @hookspecs.hookimpl
+        def obsnets_register_components(self, register):
+            register("encoder_core", "FakeGoodCore", "fake_good.components:FakeGoodCore")
+
+    fake_plugins("fake_good", GOOD_PLUGIN, GOOD_COMPONENTS)
+    with pytest.raises(PluginLoadError) as excinfo:
+        plugins.register_plugin(RaisingPlugin(), "raising")
+    assert str(excinfo.value) == (
+        "Plugin 'raising': declaring its components failed: ValueError: cannot declare"
+    )
+    assert isinstance(excinfo.value.__cause__, ValueError)
+    with pytest.raises(
+        PluginLoadError, match=r"declared by two providers: fake-good .* and my-dist"
+    ):
+        plugins.register_plugin(CollidingPlugin(), "colliding", distribution="my-dist")
+    # Neither is left registered; the installed plugin keeps its component.
+    assert [p.name for p in plugins.list_plugins()] == ["fake_good"]
+    assert not plugins.get_plugin_manager().has_plugin("raising")
+    assert [e.provider for e in plugins.registry.find("FakeGoodCore")] == ["fake-good"]
+
+
+def test_register_plugin_refuses_a_name_an_installed_plugin_has(fake_plugins, monkeypatch):
+    class RuntimePlugin:
+        @hookspecs.hookimpl
+        def obsnets_register_components(self, register):
+            pass
+
+    fake_plugins("fake_good", GOOD_PLUGIN, GOOD_COMPONENTS)
+    fake_plugins("fake_off", GOOD_PLUGIN.replace("FakeGoodCore", "FakeOffCore"))
+    monkeypatch.setenv(plugins.DISABLE_ENV, "fake_off")
+    for name, dist in (("fake_good", "fake-good"), ("fake_off", "fake-off")):
+        with pytest.raises(PluginLoadError) as excinfo:
+            plugins.register_plugin(RuntimePlugin(), name)
+        assert str(excinfo.value) == (
+            f"Plugin name {name!r} is already taken by the installed plugin {name!r} ({dist}); "
+            f"register this one under another name."
+        )
+    assert {p.name: p.status for p in plugins.list_plugins()} == {
+        "fake_good": "loaded",
+        "fake_off": "disabled",
+    }

@@ -89,7 +89,7 @@ def build_from_config(config: Mapping[str, Any], *, trust_code: bool = False) ->
         )
     unknown = [k for k in config if k not in CONFIG_KEYS]
     if unknown:
-        hints = "".join(suggestion(str(k), CONFIG_KEYS) for k in unknown)
+        hints = "".join(suggestion(k, CONFIG_KEYS) for k in unknown)
         raise ConfigError(
             f"Config has unknown key(s) {', '.join(map(repr, unknown))}.{hints} "
             f"Valid keys: {', '.join(CONFIG_KEYS)}."
@@ -101,14 +101,14 @@ def build_from_config(config: Mapping[str, Any], *, trust_code: bool = False) ->
             f"Config 'network' must name a network (a string such as 'MIMO_MLP'); got "
             f"{config['network']!r}."
         )
-    if not isinstance(config.get("kwargs") or {}, Mapping):
+    if config.get("kwargs") is not None and not isinstance(config["kwargs"], Mapping):
         raise ConfigError(
             f"Config 'kwargs' must be a mapping (a JSON object) of the network's arguments; "
             f"got {type(config['kwargs']).__name__}."
         )
     with trusting_code(trust_code):
         cls = resolve_component(config["network"], "network")
-        kwargs = dict(config.get("kwargs") or {})
+        kwargs = dict(config.get("kwargs") or {})  # None (YAML's empty value) is no kwargs
         modalities = config.get("obs_modalities")
         if modalities is not None:
             if "obs_modalities" not in constructor_parameters(cls):

@@ -98,22 +98,26 @@ class PluginSelectionWarning(UserWarning):
     """``OBSNETS_DISABLE_PLUGINS`` or ``OBSNETS_LOAD_PLUGINS`` names no installed plugin."""
 
 
-def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+def close_matches(name: object, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` candidates that look like ``name``, best first.
 
     Args:
-        name: The misspelled name.
+        name: The misspelled name; compared as ``str(name)``, since a key read from YAML or
+            JSON may be an int or another non-string.
         candidates: The names that exist.
         n: How many suggestions at most.
     """
-    pool = sorted(set(candidates))
+    pool = sorted({str(c) for c in candidates})
     by_case = {c.lower(): c for c in pool}
-    found = difflib.get_close_matches(name.lower(), list(by_case), n=n, cutoff=0.6)
+    found = difflib.get_close_matches(str(name).lower(), list(by_case), n=n, cutoff=0.6)
     return [by_case[f] for f in found]
 
 
-def suggestion(name: str, candidates: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x' or 'y'?"`` for close matches of ``name``, or ``""``."""
+def suggestion(name: object, candidates: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x' or 'y'?"`` for close matches of ``name``, or ``""``.
+
+    ``name`` need not be a string (see :func:`close_matches`).
+    """
     matches = close_matches(name, candidates)
     if not matches:
         return ""

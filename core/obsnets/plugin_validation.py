@@ -11,6 +11,8 @@ and the hook names that look like it.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pluggy
 
 from obsnets.errors import PluginLoadError, close_matches
@@ -31,8 +33,21 @@ def register_checked(manager: pluggy.PluginManager, plugin: object, name: str) -
         name: The plugin's name, e.g. the entry-point name ``"visual"``.
 
     Raises:
-        PluginLoadError: an implementation's arguments are not its spec's.
+        PluginLoadError: an implementation's arguments are not its spec's, ``name`` is taken
+            by another plugin, or ``plugin`` is already registered under another name.
     """
+    # pluggy would raise a bare ValueError for either clash.
+    taken = manager.get_plugin(name)
+    if taken is not None:
+        raise PluginLoadError(
+            f"Plugin name {name!r} is already taken by {_describe(taken)}; choose another name "
+            f"for {_describe(plugin)}."
+        )
+    if manager.is_registered(plugin):
+        raise PluginLoadError(
+            f"Cannot register {_describe(plugin)} as plugin {name!r}: it is already registered "
+            f"as {manager.get_name(plugin)!r}. Unregister it first, or keep that name."
+        )
     try:
         manager.register(plugin, name=name)
     except pluggy.PluginValidationError as exc:
@@ -70,6 +85,13 @@ def check_hook_names(manager: pluggy.PluginManager, plugin: object, name: str) -
             f"@hookimpl(optionalhook=True) if it is meant for a newer obsnets or for a plugin "
             f"that may not be installed."
         )
+
+
+def _describe(plugin: object) -> str:
+    """``module 'pkg.plugin'`` for a module, ``<repr>`` for another object."""
+    if isinstance(plugin, ModuleType):
+        return f"module {plugin.__name__!r}"
+    return repr(plugin)
 
 
 def _hook_suggestion(name: str, specs: list[str]) -> str:

@@ -14,6 +14,7 @@ the others down:
 - a plugin whose ``obsnets_network_built`` or ``obsnets_encoder_defaults`` raises is warned
   about by name (:class:`PluginHookWarning`), recorded, and not called for that hook again:
   builds go on (see :func:`call_hook`);
+- a second distribution declaring a plugin name already taken fails alone, not imported;
 - an interrupted discovery (Ctrl-C) keeps nothing; the next lookup discovers again.
 
 Before a plugin is imported, its distribution's ``obsnets`` requirement is checked against the
@@ -51,7 +52,7 @@ from obsnets.plugin_hooks import ISOLATED_HOOKS, PluginHookWarning, call_each_pl
 from obsnets.plugin_info import ENTRY_POINT_GROUP, UNUSABLE, PluginInfo
 from obsnets.plugin_selection import DISABLE_ENV, LOAD_ENV, blocked_reason, warn_unknown_names
 from obsnets.plugin_validation import check_hook_names, register_checked
-from obsnets.registry import KINDS, ComponentEntry, Registry, registry
+from obsnets.registry import KINDS, ComponentEntry, Registry, qualified_name_of, registry
 
 __all__ = [
     "DISABLE_ENV",
@@ -78,6 +79,8 @@ class _Discovery:
         self.plugins: dict[str, PluginInfo] = {}
         self.blocked_packages: dict[str, PluginInfo] = {}
         """Top-level package -> the disabled or incompatible plugin it belongs to."""
+        self.registered: dict[str, PluginInfo] = {}
+        """Plugin name -> the plugin whose object the manager holds under that name."""
 
     def load_entry_points(self) -> None:
         installed = installed_obsnets_version()
@@ -90,9 +93,19 @@ class _Discovery:
                 distribution=dist.metadata["Name"] if dist else None,
                 version=dist.version if dist else None,
             )
-            self.plugins[ep.name] = info
-            dists[ep.name] = dist
+            first = self.plugins.get(ep.name)
+            if first is not None and (first.module, first.distribution) == (
+                ep.value,
+                info.distribution,
+            ):
+                continue  # the same distribution seen twice on sys.path
             info.reason, info.fix = blocked_reason(info.name, info.distribution)
+            key = ep.name if first is None else self.key_of(info)
+            dists[key] = dist
+            if key != ep.name and not info.reason:
+                self.fail_duplicate(info)
+                continue
+            self.plugins[key] = info
             if info.reason:
                 info.status = "disabled"
                 continue
@@ -100,6 +113,7 @@ class _Discovery:
                 self.check_compatible(info, getattr(dist, "requires", None), installed)
                 if info.status == "loaded":
                     register_checked(self.manager, ep.load(), info.name)
+                    self.registered[info.name] = info
             except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
                 self.fail(info, exc, f"loading {ep.value!r} failed")
         # Names are checked once all specs are in: a plugin may implement another's hook.
@@ -109,6 +123,27 @@ class _Discovery:
         for info in loaded:
             self.check_names(info)
         self.block_packages(dists)
+
+    def fail_duplicate(self, info: PluginInfo) -> None:
+        """Fail ``info``, a second plugin under a name already taken, leaving the first alone.
+
+        It is kept under its own key (``"name (distribution)"``) so that ``obsnets plugins``
+        shows it with its error.
+        """
+        first = self.plugins[info.name]
+        error = PluginLoadError(
+            f"Plugin name {info.name!r} is declared by two distributions: {first.distribution} "
+            f"(kept under that name) and {info.distribution} (not loaded). Uninstall one of "
+            f"them, or rename the entry point in one distribution's "
+            f"[project.entry-points.{ENTRY_POINT_GROUP}]."
+        )
+        self.plugins[self.key_of(info)] = info
+        self.fail(info, error, "its name is taken")
+
+    @staticmethod
+    def key_of(info: PluginInfo) -> str:
+        """The key of a second plugin under a name already taken (``"name (distribution)"``)."""
+        return f"{info.name} ({info.distribution})"
 
     @staticmethod
     def check_compatible(
@@ -143,11 +178,22 @@ class _Discovery:
 
     def register(self, plugin: ModuleType | object, info: PluginInfo) -> None:
         """Register a plugin at runtime: arguments, its own specs, then its hook names."""
+        if info.name in self.plugins:
+            raise PluginLoadError(
+                f"Plugin name {info.name!r} is already taken by the installed plugin "
+                f"{info.name!r} ({self.plugins[info.name].distribution}); register this one "
+                f"under another name."
+            )
         register_checked(self.manager, plugin, info.name)
+        self.registered[info.name] = info
         self.add_hookspecs(info)
         if info.status == "failed":
             raise PluginLoadError(f"Plugin {info.name!r}: {info.reason}") from info.error
-        check_hook_names(self.manager, plugin, info.name)
+        try:
+            check_hook_names(self.manager, plugin, info.name)  # unregisters it when it raises
+        except PluginLoadError:
+            del self.registered[info.name]
+            raise
         self.plugins[info.name] = info
 
     def add_hookspecs(self, info: PluginInfo) -> None:
@@ -174,10 +220,14 @@ class _Discovery:
             self.fail(info, exc, f"loading {info.module!r} failed")
 
     def fail(self, info: PluginInfo, exc: BaseException, what: str) -> None:
+        """Record ``info``'s failure and unregister its object (never another plugin's that
+        holds the same name)."""
         info.status, info.error = "failed", exc
         info.reason = f"{what}: {type(exc).__name__}: {exc}"
-        if self.manager.has_plugin(info.name):
-            self.manager.unregister(name=info.name)
+        if self.registered.get(info.name) is info:
+            del self.registered[info.name]
+            if self.manager.has_plugin(info.name):
+                self.manager.unregister(name=info.name)
 
     def declare(self, reg: Registry) -> None:
         for info in list(self.plugins.values()):
@@ -251,7 +301,7 @@ def _entry(info: PluginInfo, kind: str, name: str, target: str | type) -> Compon
             f"kinds are {', '.join(KINDS)}."
         )
     if isinstance(target, type):
-        qualified = f"{target.__module__}:{target.__qualname__}"
+        qualified = qualified_name_of(target)
     elif isinstance(target, str) and ":" in target:
         qualified = target
     else:
@@ -358,8 +408,10 @@ def register_plugin(
         distribution: The distribution to report as provider; defaults to ``name``.
 
     Raises:
-        PluginLoadError: a hook implementation is misnamed or has the wrong arguments (the
-            plugin is not registered).
+        PluginLoadError: ``name`` is taken, a hook implementation is misnamed or has the
+            wrong arguments, or declaring its components fails (its hook raises, a
+            declaration is malformed, or a qualified name is another provider's); the plugin
+            is not registered then.
     """
     discovery = _get_discovery()
     info = PluginInfo(
@@ -371,17 +423,20 @@ def register_plugin(
     discovery.register(plugin, info)
     registry.entries()
     discovery.declare_one(registry, info)
+    if info.status == "failed":
+        unregister_plugin(name)
+        raise PluginLoadError(f"Plugin {name!r}: {info.reason}") from info.error
 
 
 def unregister_plugin(name: str) -> None:
     """Remove a plugin registered with :func:`register_plugin` and its components."""
     discovery = _get_discovery()
     info = discovery.plugins.pop(name, None)
+    discovery.registered.pop(name, None)
     if discovery.manager.has_plugin(name):
         discovery.manager.unregister(name=name)
-    for entry in registry.entries():
-        if info is not None and entry.plugin == name:
-            registry.remove(entry.kind, entry.qualified_name)
+    if info is not None:
+        registry.remove_plugin(name)
 
 
 def reset() -> None:

@@ -47,11 +47,11 @@ class _ComponentMeta(abc.ABCMeta):
             arguments.pop(next(iter(signature.parameters)), None)  # self
             check_arguments(cls, arguments)
         instance = super().__call__(*args, **kwargs)
-        if bound is None:  # an __init__ that accepted what its signature does not say
-            bound = signature.bind(instance, *args, **kwargs)
-            arguments = dict(bound.arguments)
-            arguments.pop(next(iter(signature.parameters)), None)
-        instance.__dict__["init_arguments"] = arguments
+        if bound is not None:
+            instance.__dict__["init_arguments"] = arguments
+        # Else an __init__ accepted what its signature does not say (a wrapper that takes
+        # more): the arguments are unknown, so none are recorded and saving says so, rather
+        # than writing a config that would rebuild another model.
         return instance
 
 
@@ -74,7 +74,8 @@ class Module(torch.nn.Module, metaclass=_ComponentMeta):
 
     Every instance records the arguments it was constructed with in ``init_arguments`` (a
     dict, parameter name -> value, as given): saving a model writes them as its config, so it
-    can be rebuilt by name.
+    can be rebuilt by name. An instance whose ``__init__`` accepted arguments its signature
+    does not declare records none (the attribute is absent; saving it raises ``ConfigError``).
     """
 
     init_arguments: dict[str, Any]

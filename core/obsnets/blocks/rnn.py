@@ -32,11 +32,12 @@ def _checked_rnn_kwargs(rnn_type: str, rnn_kwargs: dict[str, Any] | None) -> dic
     valid = _RNN_OPTIONS
     unknown = [k for k in kwargs if k not in valid]
     if unknown:
-        hints = "".join(suggestion(str(k), valid) for k in unknown)
+        hints = "".join(suggestion(k, valid) for k in unknown)
+        article = "an" if rnn_type == "LSTM" else "a"  # an LSTM ("el-"), a GRU ("gee-")
         raise ConfigError(
-            f"RNN_Base: rnn_kwargs has key(s) {', '.join(map(repr, unknown))} that an "
-            f"{rnn_type} does not take here.{hints} Valid keys: {', '.join(valid)} (sizes "
-            f"and layers come from rnn_hidden_dim and rnn_num_layers)."
+            f"RNN_Base: rnn_kwargs has key(s) {', '.join(map(repr, unknown))} that "
+            f"{article} {rnn_type} does not take here.{hints} Valid keys: {', '.join(valid)} "
+            f"(sizes and layers come from rnn_hidden_dim and rnn_num_layers)."
         )
     for name in ("bias", "bidirectional"):
         if name in kwargs and not isinstance(kwargs[name], bool):

@@ -151,7 +151,7 @@ def _check_fields(where: str, value: Any, fields: tuple[str, ...]) -> None:
         )
     unknown = [f for f in value if f not in fields]
     if unknown:
-        hints = "".join(suggestion(str(f), fields) for f in unknown)
+        hints = "".join(suggestion(f, fields) for f in unknown)
         raise ConfigError(
             f"{where} has unknown field(s) {unknown}.{hints} Valid fields: {', '.join(fields)}."
         )
