@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
@@ -121,7 +122,14 @@ class ConditionalUnet1D(NetworkBase):
         Args:
             input_shape: ``(T, A)``.
         """
-        if input_shape is None or len(input_shape) != 2:
+        if (
+            not isinstance(input_shape, Sequence)
+            or isinstance(input_shape, str)
+            or len(input_shape) != 2
+            or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in input_shape
+            )
+        ):
             raise ShapeError(
                 f"ConditionalUnet1D.output_shape needs the sample's shape (T, {self.input_dim})"
                 f"; got {input_shape!r}."
@@ -146,9 +154,7 @@ class ConditionalUnet1D(NetworkBase):
             ``(B, T, A)``.
         """
         cond = self._checked_condition(sample, global_cond)
-        # in the sample's dtype: robomimic's float32 numbers, and float64 models work
-        steps = _timesteps(timestep, sample).to(sample.dtype)  # (B,)
-        condition = torch.cat([self.diffusion_step_encoder(steps), cond], dim=-1)  # (B, d + G)
+        condition = torch.cat([self._step_features(timestep, sample), cond], dim=-1)  # (B, d + G)
         x = sample.moveaxis(-1, -2)  # (B, A, T)
         skips = []
         for first, second, downsample in self.down_modules:
@@ -162,6 +168,21 @@ class ConditionalUnet1D(NetworkBase):
             x = upsample(second(first(x, condition), condition))
         out: torch.Tensor = self.final_conv(x)
         return out.moveaxis(-1, -2)  # (B, T, A)
+
+    def _step_features(self, timestep: torch.Tensor | int, sample: torch.Tensor) -> torch.Tensor:
+        """``diffusion_step_encoder`` applied to the steps: ``(B, d)`` in the sample's dtype.
+
+        The sinusoidal embedding is computed in at least float32 (robomimic's numbers; float64
+        for float64 models) and only then cast to the sample's dtype for the MLP: in
+        bfloat16, steps above 256 would otherwise round together (256 and 257 embed the same).
+        """
+        embed_dtype = torch.promote_types(sample.dtype, torch.float32)
+        steps = _timesteps(timestep, sample).to(embed_dtype)  # (B,)
+        sinusoidal, *mlp = self.diffusion_step_encoder
+        features: torch.Tensor = sinusoidal(steps).to(sample.dtype)  # (B, d)
+        for layer in mlp:
+            features = layer(features)
+        return features
 
     def _checked_condition(self, sample: Any, global_cond: Any) -> torch.Tensor:
         """``global_cond`` after checking it and ``sample``."""

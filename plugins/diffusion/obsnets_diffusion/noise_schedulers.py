@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from obsnets.errors import ConfigError, InvalidKwargsError, PluginLoadError, suggestion
+from obsnets.building import check_kwargs
+from obsnets.errors import ConfigError, PluginLoadError, suggestion
+from obsnets.validation import check_int
 
 __all__ = ["NOISE_SCHEDULERS", "PREDICTION_TYPES", "build_noise_scheduler", "scheduler_settings"]
 
@@ -50,7 +51,9 @@ def scheduler_settings(owner: str, name: str, kwargs: Mapping[str, Any] | None) 
             defaults.
 
     Raises:
-        ConfigError: an unknown scheduler name or ``prediction_type``.
+        ConfigError: an unknown scheduler name or ``prediction_type``, or a
+            ``num_train_timesteps`` below 1.
+        InvalidKwargsError: a ``num_train_timesteps`` that is not an int.
     """
     if name not in NOISE_SCHEDULERS:
         raise ConfigError(
@@ -58,6 +61,14 @@ def scheduler_settings(owner: str, name: str, kwargs: Mapping[str, Any] | None) 
             f"{sorted(NOISE_SCHEDULERS)}.{suggestion(str(name), list(NOISE_SCHEDULERS))}"
         )
     settings = {**NOISE_SCHEDULERS[name][1], **dict(kwargs or {})}
+    # diffusers takes 0 or a negative count and fails later (ZeroDivisionError while
+    # building the betas, RuntimeError from linspace) or samples with no steps at all
+    check_int(
+        owner,
+        "noise_scheduler_kwargs['num_train_timesteps']",
+        settings["num_train_timesteps"],
+        low=1,
+    )
     if settings.get("prediction_type") not in PREDICTION_TYPES:
         raise ConfigError(
             f"{owner}: noise_scheduler_kwargs prediction_type must be one of "
@@ -91,13 +102,11 @@ def build_noise_scheduler(owner: str, name: str, kwargs: Mapping[str, Any] | Non
             f"{owner}: the {name} noise scheduler comes from diffusers, which is not "
             f"importable ({exc}). Install it: pip install 'diffusers>=0.30'."
         ) from exc
-    valid = [p for p in inspect.signature(scheduler_class.__init__).parameters if p != "self"]
-    unknown = sorted(set(settings) - set(valid))
-    if unknown:
-        raise InvalidKwargsError(
-            f"{owner}: noise_scheduler_kwargs {unknown} are not settings of diffusers' "
-            f"{attribute}; valid: {valid}."
-        )
+    check_kwargs(
+        scheduler_class,
+        settings,
+        what=f"{owner}: noise_scheduler_kwargs (valid: the settings of diffusers' {attribute})",
+    )
     try:
         return scheduler_class(**settings)
     except (TypeError, ValueError, NotImplementedError) as exc:

@@ -56,12 +56,8 @@ __all__ = [
     "diffusion_algorithms",
 ]
 
-HORIZON_SETTINGS = {
-    # config.algo.horizon key -> DiffusionPolicyNetwork argument
-    "observation_horizon": "observation_horizon",
-    "action_horizon": "action_horizon",
-    "prediction_horizon": "prediction_horizon",
-}
+HORIZON_SETTINGS = ("observation_horizon", "action_horizon", "prediction_horizon")
+"""``config.algo.horizon`` keys; each is the ``DiffusionPolicyNetwork`` argument of that name."""
 UNET_SETTINGS = ("diffusion_step_embed_dim", "down_dims", "kernel_size", "n_groups")
 ROBOMIMIC_UNET_DEFAULTS: dict[str, Any] = {
     "diffusion_step_embed_dim": 256,
@@ -173,7 +169,7 @@ def _diffusion_policy_unet(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
             "encoder_kwargs": inputs.encoder_kwargs,
             "encoder_norm": "group",
         }
-        | {arg: horizon[k] for k, arg in HORIZON_SETTINGS.items()}
+        | {k: horizon[k] for k in HORIZON_SETTINGS}
         | _unet_kwargs(inputs)
         | _scheduler_kwargs(algo_config)
     )
@@ -215,7 +211,7 @@ class ChunkedActions:
 
         Raises:
             InvalidKwargsError: a goal was given (robomimic's diffusion policy has none).
-            ShapeError: the observation does not carry ``To`` frames.
+            ShapeError: an observation is not a tensor, or does not carry ``To`` frames.
         """
         if goal is not None:
             raise InvalidKwargsError(
@@ -231,6 +227,13 @@ class ChunkedActions:
     def _check_frames(self, obs: Mapping[str, torch.Tensor]) -> None:
         frames = self.network.observation_horizon
         for key, value in obs.items():
+            if not isinstance(value, torch.Tensor):
+                raise ShapeError(
+                    f"The diffusion policy takes observations as tensors (B, T, ...) with "
+                    f"observation_horizon = {frames} frames, but observation {key!r} is "
+                    f"{type(value).__name__} {_short_repr(value)}. Pass torch tensors (e.g. "
+                    f"torch.as_tensor(value))."
+                )
             if value.dim() < 2 or value.shape[1] != frames:
                 raise ShapeError(
                     f"The diffusion policy conditions on observation_horizon = {frames} "
@@ -239,6 +242,11 @@ class ChunkedActions:
                     f"robomimic acts only when it equals config.algo.horizon."
                     f"observation_horizon (it fails the same way otherwise)."
                 )
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _chunked_policy(

@@ -23,7 +23,7 @@ class SinusoidalPosEmb(nn.Module):
         dim: Embedding size, even and at least 4 (the frequencies divide by ``dim / 2 - 1``).
 
     Shapes: ``(B,)`` steps -> ``(B, dim)``, in the steps' floating dtype (float32 for
-    integer steps).
+    integer steps); computed in at least float32, so half-precision steps keep their accuracy.
 
     Differs from robomimic: a ``dim`` below 4 or odd is a :class:`~obsnets.errors.ConfigError`
     (robomimic divided by zero, or returned ``dim - 1`` values).
@@ -47,8 +47,11 @@ class SinusoidalPosEmb(nn.Module):
                 f"{tuple(x.shape)}."
             )
         dtype = x.dtype if x.is_floating_point() else torch.float32
+        # computed in at least float32: bfloat16 / float16 angles of large steps lose the
+        # step itself (and the sines their accuracy); the result is cast back to ``dtype``
+        compute = torch.promote_types(dtype, torch.float32)
         half = self.dim // 2
         scale = math.log(10000.0) / (half - 1)
-        frequencies = torch.exp(torch.arange(half, device=x.device, dtype=dtype) * -scale)
-        angles = x.to(dtype)[:, None] * frequencies[None, :]  # (B, dim / 2)
-        return torch.cat((angles.sin(), angles.cos()), dim=-1)
+        frequencies = torch.exp(torch.arange(half, device=x.device, dtype=compute) * -scale)
+        angles = x.to(compute)[:, None] * frequencies[None, :]  # (B, dim / 2)
+        return torch.cat((angles.sin(), angles.cos()), dim=-1).to(dtype)  # (B, dim)

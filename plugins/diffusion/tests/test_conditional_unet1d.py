@@ -125,3 +125,34 @@ def test_forward_runs_the_live_module_tree() -> None:
     torch.testing.assert_close(net(sample, 4, cond), torch.full((2, 4, 3), 0.5))
     net.up_modules[0][2] = nn.Identity()  # the up level no longer upsamples
     assert net(sample, 4, cond).shape == (2, 2, 3)
+
+
+def test_bfloat16_steps_are_embedded_in_float32_then_cast() -> None:
+    # bfloat16 holds no odd integer above 256: casting the steps first made 256 and 257 equal
+    net = unet().to(torch.bfloat16)
+    sample = torch.randn(2, 4, 3).to(torch.bfloat16)
+    cond = torch.randn(2, 5).to(torch.bfloat16)
+    mlp_inputs: list[torch.Tensor] = []
+    net.diffusion_step_encoder[1].register_forward_pre_hook(lambda m, a: mlp_inputs.append(a[0]))
+    with torch.no_grad():
+        at_256, at_257 = net(sample, 256, cond), net(sample, 257, cond)
+    assert at_256.dtype == torch.bfloat16 and not torch.equal(at_256, at_257)
+    want = SinusoidalPosEmb(8)(torch.tensor([257.0, 257.0])).to(torch.bfloat16)
+    assert mlp_inputs[1].dtype == torch.bfloat16 and torch.equal(mlp_inputs[1], want)
+
+
+def test_step_embedding_of_half_precision_steps_is_computed_in_float32() -> None:
+    steps = torch.tensor([300.0, 1000.0])
+    want = SinusoidalPosEmb(8)(steps)
+    for dtype in (torch.bfloat16, torch.float16):
+        got = SinusoidalPosEmb(8)(steps.to(dtype))  # both values are exact in these dtypes
+        assert got.dtype == dtype and torch.equal(got, want.to(dtype))
+
+
+@pytest.mark.parametrize("shape", [5, None, [4], (4, 3, 1), "ab", [4, None]])
+def test_output_shape_refuses_what_is_not_a_length_and_channels(shape) -> None:
+    with pytest.raises(ShapeError) as caught:
+        unet().output_shape(shape)
+    assert str(caught.value) == (
+        f"ConditionalUnet1D.output_shape needs the sample's shape (T, 3); got {shape!r}."
+    )

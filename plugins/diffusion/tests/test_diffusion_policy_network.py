@@ -193,3 +193,38 @@ def test_input_shapes_are_checked() -> None:
         net(one_frame)
     with pytest.raises(ShapeError, match=r"actions must be expert chunks \(B, 4, 2\)"):
         net.training_loss(observations(), torch.zeros(4, 3, 2))
+
+
+@pytest.mark.parametrize("steps", [0, -5])
+@pytest.mark.parametrize("scheduler", ["DDPM", "DDIM"])
+def test_a_training_step_count_below_one_is_named(scheduler: str, steps: int) -> None:
+    # diffusers took these and failed later (ZeroDivisionError, RuntimeError from linspace)
+    message = (
+        "DiffusionPolicyNetwork: argument 'noise_scheduler_kwargs['num_train_timesteps']' "
+        f"must be an int >= 1; got {steps}."
+    )
+    with pytest.raises(ConfigError) as caught:
+        policy(noise_scheduler=scheduler, noise_scheduler_kwargs={"num_train_timesteps": steps})
+    assert str(caught.value) == message
+
+
+def test_a_fractional_training_step_count_is_refused() -> None:
+    with pytest.raises(InvalidKwargsError, match=r"'num_train_timesteps'\]' must be an int >= 1; "):
+        policy(noise_scheduler_kwargs={"num_train_timesteps": 2.5})
+
+
+def test_an_unknown_scheduler_setting_gets_a_close_match() -> None:
+    with pytest.raises(InvalidKwargsError) as caught:
+        policy(noise_scheduler_kwargs={"beta_shedule": "linear"})
+    message = str(caught.value)
+    assert message.startswith(
+        "DiffusionPolicyNetwork: noise_scheduler_kwargs (valid: the settings of diffusers' "
+        "DDPMScheduler) got unexpected keyword argument(s) 'beta_shedule'. Did you mean "
+        "'beta_schedule'"
+    )
+    assert "Valid parameters: num_train_timesteps, beta_start, " in message
+
+
+def test_an_inference_step_count_below_one_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"'num_inference_timesteps' must be an int in \[1, "):
+        policy(num_inference_timesteps=0)

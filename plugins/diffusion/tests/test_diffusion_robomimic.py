@@ -219,6 +219,17 @@ def test_chunked_actions_refuse_goals_and_wrong_frame_counts() -> None:
         source({"x": torch.zeros(1, 3, 5)}, None)
 
 
+def test_chunked_actions_name_an_observation_that_is_not_a_tensor() -> None:
+    source = ChunkedActions(_CountingPolicy())
+    with pytest.raises(ShapeError) as caught:
+        source({"x": [[0.0, 1.0]]}, None)
+    assert str(caught.value) == (
+        "The diffusion policy takes observations as tensors (B, T, ...) with "
+        "observation_horizon = 2 frames, but observation 'x' is list [[0.0, 1.0]]. Pass torch "
+        "tensors (e.g. torch.as_tensor(value))."
+    )
+
+
 def _policy(**kwargs: Any) -> Any:
     settings = {
         "obs_shapes": {"agentview_image": [3, 32, 32]},

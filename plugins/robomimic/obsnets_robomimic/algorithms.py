@@ -32,6 +32,7 @@ __all__ = [
     "UnsupportedAlgorithmError",
     "algo_section",
     "algorithm_class_name",
+    "gmm_kwargs",
     "list_algorithms",
     "register_algorithm",
     "resolve_algorithm",
@@ -169,14 +170,26 @@ def section_enabled(algo_config: Mapping[str, Any], name: str) -> bool:
     return isinstance(section, Mapping) and bool(section.get("enabled", False))
 
 
-def _gmm_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
-    gmm = algo_section(algo_config, "gmm")
-    return {
-        "num_modes": gmm["num_modes"],
-        "min_std": gmm["min_std"],
-        "std_activation": gmm["std_activation"],
-        "low_noise_eval": gmm["low_noise_eval"],
-    }
+_GMM_SETTINGS = ("num_modes", "min_std", "std_activation", "low_noise_eval")
+
+
+def gmm_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The GMM head's constructor kwargs from ``config.algo.gmm`` (same names).
+
+    For every GMM policy (``BC_GMM``, ``BC_RNN_GMM``, and other plugins' such as
+    ``BC_Transformer_GMM``).
+
+    Args:
+        algo_config: ``config["algo"]``.
+
+    Returns:
+        ``{"num_modes", "min_std", "std_activation", "low_noise_eval"}`` -> their values.
+
+    Raises:
+        ConfigError: no ``gmm`` section, or one lacking some of these settings (named).
+    """
+    gmm = algo_section(algo_config, "gmm", _GMM_SETTINGS)
+    return {key: gmm[key] for key in _GMM_SETTINGS}
 
 
 def _rnn_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,7 +248,7 @@ def _bc_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
     kwargs = (
         inputs.common_kwargs()
         | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
-        | _gmm_kwargs(inputs.algo_config)
+        | gmm_kwargs(inputs.algo_config)
     )
     return {"policy": NetworkSpec("GMMActorNetwork", kwargs)}
 
@@ -259,7 +272,7 @@ def _bc_rnn_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
         inputs.common_kwargs()
         | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
         | _rnn_kwargs(inputs.algo_config)
-        | _gmm_kwargs(inputs.algo_config)
+        | gmm_kwargs(inputs.algo_config)
     )
     return {"policy": NetworkSpec("RNNGMMActorNetwork", kwargs)}
 

@@ -17,6 +17,7 @@ from obsnets_robomimic.algorithms import (
     AlgorithmSpec,
     NetworkSpec,
     algo_section,
+    gmm_kwargs,
 )
 
 __all__ = ["TRANSFORMER_SETTINGS", "TransformerActions", "transformer_algorithms"]
@@ -35,7 +36,6 @@ TRANSFORMER_SETTINGS: dict[str, str] = {
     "activation": "transformer_activation",
     "nn_parameter_for_timesteps": "transformer_nn_parameter_for_timesteps",
 }
-_GMM_SETTINGS = ("num_modes", "min_std", "std_activation", "low_noise_eval")
 
 
 def _transformer_kwargs(inputs: AlgorithmInputs) -> dict[str, Any]:
@@ -48,8 +48,7 @@ def _bc_transformer(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
 
 
 def _bc_transformer_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    gmm = algo_section(inputs.algo_config, "gmm", _GMM_SETTINGS)
-    kwargs = _transformer_kwargs(inputs) | {k: gmm[k] for k in _GMM_SETTINGS}
+    kwargs = _transformer_kwargs(inputs) | gmm_kwargs(inputs.algo_config)
     return {"policy": NetworkSpec("TransformerGMMActorNetwork", kwargs)}
 
 

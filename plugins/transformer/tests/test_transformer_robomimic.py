@@ -91,6 +91,14 @@ def test_a_missing_transformer_setting_is_named() -> None:
         _specs()["BC_Transformer"].networks(_inputs({"transformer": incomplete}))
 
 
+def test_a_missing_gmm_setting_is_named() -> None:
+    incomplete = {k: v for k, v in GMM.items() if k != "min_std"}
+    with pytest.raises(ConfigError, match=r"config.algo.gmm lacks \['min_std'\]"):
+        _specs()["BC_Transformer_GMM"].networks(
+            _inputs({"transformer": TRANSFORMER, "gmm": incomplete})
+        )
+
+
 class _Steps(nn.Module):
     """A fake policy whose action at step t is t (to see which position is taken)."""
 
