@@ -31,6 +31,7 @@ __all__ = [
     "NetworkSpec",
     "UnsupportedAlgorithmError",
     "algo_section",
+    "algo_setting",
     "algorithm_class_name",
     "gmm_kwargs",
     "list_algorithms",
@@ -146,22 +147,39 @@ def algo_section(
 
     Args:
         algo_config: ``config["algo"]``.
-        name: The section, e.g. ``"gmm"`` or ``"horizon"``.
+        name: The section, e.g. ``"gmm"`` or ``"horizon"``; a dotted name reaches a nested
+            one (``"vae.prior"``).
         keys: Settings the algorithm reads from it.
 
     Raises:
         ConfigError: the section is absent, or lacks some of ``keys`` (named).
     """
-    section = algo_config.get(name)
+    section: Any = algo_config
+    for part in name.split("."):
+        section = section.get(part) if isinstance(section, Mapping) else None
     if not isinstance(section, Mapping):
         raise ConfigError(f"The checkpoint's config.algo has no {name!r} section.")
+    _check_settings(section, keys, f"config.algo.{name}")
+    return section
+
+
+def algo_setting(algo_config: Mapping[str, Any], key: str) -> Any:
+    """``config.algo.<key>`` of a checkpoint, a setting outside any section.
+
+    Raises:
+        ConfigError: the setting is absent.
+    """
+    _check_settings(algo_config, (key,), "config.algo")
+    return algo_config[key]
+
+
+def _check_settings(section: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
     missing = [key for key in keys if key not in section]
     if missing:
         raise ConfigError(
-            f"The checkpoint's config.algo.{name} lacks {missing}, which robomimic reads for "
-            f"this algorithm; the file was not written by a robomimic version obsnets knows."
+            f"The checkpoint's {where} lacks {missing}, which robomimic reads for this "
+            f"algorithm; the file was not written by a robomimic version obsnets knows."
         )
-    return section
 
 
 def section_enabled(algo_config: Mapping[str, Any], name: str) -> bool:
@@ -192,64 +210,89 @@ def gmm_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     return {key: gmm[key] for key in _GMM_SETTINGS}
 
 
+_RNN_SETTINGS = {
+    "rnn_hidden_dim": "hidden_dim",
+    "rnn_num_layers": "num_layers",
+    "rnn_type": "rnn_type",
+}
+_VAE_SETTINGS = {
+    key: key
+    for key in (
+        "encoder_layer_dims",
+        "decoder_layer_dims",
+        "latent_dim",
+        "latent_clip",
+        "prior_layer_dims",
+    )
+}
+_VAE_DECODER_SETTINGS = {
+    "decoder_is_conditioned": "is_conditioned",
+    "decoder_reconstruction_sum_across_elements": "reconstruction_sum_across_elements",
+}
+_VAE_PRIOR_SETTINGS = {
+    f"prior_{key}": key
+    for key in (
+        "learn",
+        "is_conditioned",
+        "use_gmm",
+        "gmm_num_modes",
+        "gmm_learn_weights",
+        "use_categorical",
+        "categorical_dim",
+        "categorical_gumbel_softmax_hard",
+    )
+}
+
+
+def _renamed(algo_config: Mapping[str, Any], name: str, keys: Mapping[str, str]) -> dict[str, Any]:
+    """Constructor kwarg -> value, for ``keys`` (kwarg -> setting) of ``config.algo.<name>``."""
+    section = algo_section(algo_config, name, keys.values())
+    return {kwarg: section[key] for kwarg, key in keys.items()}
+
+
 def _rnn_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     # robomimic's BaseNets.rnn_args_from_config
-    rnn = algo_section(algo_config, "rnn")
-    return {
-        "rnn_hidden_dim": rnn["hidden_dim"],
-        "rnn_num_layers": rnn["num_layers"],
-        "rnn_type": rnn["rnn_type"],
-        "rnn_kwargs": dict(rnn.get("kwargs") or {}),
-    }
+    rnn_kwargs = dict(algo_section(algo_config, "rnn").get("kwargs") or {})
+    return _renamed(algo_config, "rnn", _RNN_SETTINGS) | {"rnn_kwargs": rnn_kwargs}
 
 
 def _vae_kwargs(algo_config: Mapping[str, Any]) -> dict[str, Any]:
     # robomimic's VAENets.vae_args_from_config
-    vae = algo_section(algo_config, "vae")
-    prior, decoder = vae["prior"], vae["decoder"]
-    return {
-        "encoder_layer_dims": vae["encoder_layer_dims"],
-        "decoder_layer_dims": vae["decoder_layer_dims"],
-        "latent_dim": vae["latent_dim"],
-        "decoder_is_conditioned": decoder["is_conditioned"],
-        "decoder_reconstruction_sum_across_elements": decoder["reconstruction_sum_across_elements"],
-        "latent_clip": vae["latent_clip"],
-        "prior_learn": prior["learn"],
-        "prior_is_conditioned": prior["is_conditioned"],
-        "prior_layer_dims": vae["prior_layer_dims"],
-        "prior_use_gmm": prior["use_gmm"],
-        "prior_gmm_num_modes": prior["gmm_num_modes"],
-        "prior_gmm_learn_weights": prior["gmm_learn_weights"],
-        "prior_use_categorical": prior["use_categorical"],
-        "prior_categorical_dim": prior["categorical_dim"],
-        "prior_categorical_gumbel_softmax_hard": prior["categorical_gumbel_softmax_hard"],
-    }
+    return (
+        _renamed(algo_config, "vae", _VAE_SETTINGS)
+        | _renamed(algo_config, "vae.decoder", _VAE_DECODER_SETTINGS)
+        | _renamed(algo_config, "vae.prior", _VAE_PRIOR_SETTINGS)
+    )
+
+
+def _actor_layer_dims(inputs: AlgorithmInputs) -> dict[str, Any]:
+    return {"mlp_layer_dims": algo_setting(inputs.algo_config, "actor_layer_dims")}
 
 
 def _bc(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    kwargs = inputs.common_kwargs() | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
+    kwargs = inputs.common_kwargs() | _actor_layer_dims(inputs)
     return {"policy": NetworkSpec("ActorNetwork", kwargs)}
 
 
 def _bc_gaussian(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    gaussian = algo_section(inputs.algo_config, "gaussian")
-    kwargs = inputs.common_kwargs() | {
-        "mlp_layer_dims": inputs.algo_config["actor_layer_dims"],
-        "fixed_std": gaussian["fixed_std"],
-        "init_std": gaussian["init_std"],
-        "std_limits": [gaussian["min_std"], 7.5],
-        "std_activation": gaussian["std_activation"],
-        "low_noise_eval": gaussian["low_noise_eval"],
-    }
+    settings = ("fixed_std", "init_std", "min_std", "std_activation", "low_noise_eval")
+    gaussian = algo_section(inputs.algo_config, "gaussian", settings)
+    kwargs = (
+        inputs.common_kwargs()
+        | _actor_layer_dims(inputs)
+        | {
+            "fixed_std": gaussian["fixed_std"],
+            "init_std": gaussian["init_std"],
+            "std_limits": [gaussian["min_std"], 7.5],
+            "std_activation": gaussian["std_activation"],
+            "low_noise_eval": gaussian["low_noise_eval"],
+        }
+    )
     return {"policy": NetworkSpec("GaussianActorNetwork", kwargs)}
 
 
 def _bc_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    kwargs = (
-        inputs.common_kwargs()
-        | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
-        | gmm_kwargs(inputs.algo_config)
-    )
+    kwargs = inputs.common_kwargs() | _actor_layer_dims(inputs) | gmm_kwargs(inputs.algo_config)
     return {"policy": NetworkSpec("GMMActorNetwork", kwargs)}
 
 
@@ -259,18 +302,14 @@ def _bc_vae(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
 
 
 def _bc_rnn(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
-    kwargs = (
-        inputs.common_kwargs()
-        | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
-        | _rnn_kwargs(inputs.algo_config)
-    )
+    kwargs = inputs.common_kwargs() | _actor_layer_dims(inputs) | _rnn_kwargs(inputs.algo_config)
     return {"policy": NetworkSpec("RNNActorNetwork", kwargs)}
 
 
 def _bc_rnn_gmm(inputs: AlgorithmInputs) -> dict[str, NetworkSpec]:
     kwargs = (
         inputs.common_kwargs()
-        | {"mlp_layer_dims": inputs.algo_config["actor_layer_dims"]}
+        | _actor_layer_dims(inputs)
         | _rnn_kwargs(inputs.algo_config)
         | gmm_kwargs(inputs.algo_config)
     )

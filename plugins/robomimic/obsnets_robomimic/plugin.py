@@ -50,6 +50,8 @@ EXPORTS: dict[str, str] = {
     "list_algorithms": "obsnets_robomimic.algorithms:list_algorithms",
     "register_algorithm": "obsnets_robomimic.algorithms:register_algorithm",
     "algo_section": "obsnets_robomimic.algorithms:algo_section",
+    "algo_setting": "obsnets_robomimic.algorithms:algo_setting",
+    "gmm_kwargs": "obsnets_robomimic.algorithms:gmm_kwargs",
     "section_enabled": "obsnets_robomimic.algorithms:section_enabled",
 }
 

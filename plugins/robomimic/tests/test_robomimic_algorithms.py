@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -119,6 +121,31 @@ def test_each_bc_variant_builds_its_network_and_loads_its_weights(
         with torch.no_grad():
             direct = network(policy.prepare_observation(_obs(1)))[0].numpy()
         np.testing.assert_allclose(action, direct, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("algo", "removed", "where"),
+    [
+        ({}, ["actor_layer_dims"], "config.algo"),
+        ({"gaussian": {"enabled": True}}, ["gaussian", "init_std"], "config.algo.gaussian"),
+        ({"gmm": {"enabled": True}}, ["gmm", "num_modes"], "config.algo.gmm"),
+        ({"rnn": SMALL_RNN}, ["rnn", "hidden_dim"], "config.algo.rnn"),
+        (VARIANTS[3][0], ["vae", "prior", "use_gmm"], "config.algo.vae.prior"),
+        (VARIANTS[3][0], ["vae", "decoder", "is_conditioned"], "config.algo.vae.decoder"),
+    ],
+)
+def test_a_setting_missing_from_the_config_is_named(algo, removed, where, write_checkpoint):
+    path = write_checkpoint("bc_lowdim", algo=algo)
+    data = torch.load(path, weights_only=False)  # our own crafted test input
+    config = json.loads(data["config"])
+    section = config["algo"]
+    for key in removed[:-1]:
+        section = section[key]
+    del section[removed[-1]]
+    data["config"] = json.dumps(config)
+    torch.save(data, path)
+    with pytest.raises(ConfigError, match=rf"{where} lacks \['{removed[-1]}'\], which robomimic"):
+        load_checkpoint(path)
 
 
 def _sequence(network, observations):
