@@ -95,8 +95,9 @@ class VisualCore(AliasedModule, EncoderCore):
             backbone's :attr:`~obsnets.ConvBase.input_normalization` (e.g. ImageNet's for
             ``ResNet18Conv(pretrained=True)``, timm's ``pretrained_cfg`` for ``TimmConv``).
             Images should then be in ``[0, 1]``. Off by default (robomimic's behaviour:
-            images go to the backbone as given); the mean and std are buffers, so they
-            follow ``.to()``, and are not saved (rebuilt from the backbone on load).
+            images go to the backbone as given). The mean and std are read from the
+            backbone in the tree at each call (a replaced backbone's own apply) and made on
+            the input's device and dtype; they are not buffers and are not saved.
 
     To freeze the backbone, pass ``backbone_kwargs={"freeze": True}`` to a backbone that
     takes it (``ResNet18Conv``, ``ResNet50Conv``, ``TorchvisionConv``, ``TimmConv``).
