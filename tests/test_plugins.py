@@ -474,3 +474,20 @@ def test_register_plugin_refuses_a_name_an_installed_plugin_has(fake_plugins, mo
         "fake_good": "loaded",
         "fake_off": "disabled",
     }
+
+
+def test_the_catalog_lists_exactly_what_each_installed_first_party_plugin_declares():
+    # The catalog is written out so that no plugin module is imported to read it; this keeps
+    # it in step with the declarations (the core's are obsnets.plugin.COMPONENTS).
+    from obsnets.catalog import FIRST_PARTY_COMPONENTS
+    from obsnets.plugin import COMPONENTS
+    from obsnets.registry import registry
+
+    assert FIRST_PARTY_COMPONENTS["obsnets"] == tuple(COMPONENTS)
+    declared: dict[str, set[str]] = {}
+    for entry in registry.entries():
+        if entry.plugin is not None and entry.provider in FIRST_PARTY_COMPONENTS:
+            declared.setdefault(entry.provider, set()).add(entry.name)
+    assert "obsnets" in declared
+    for distribution, names in declared.items():
+        assert names == set(FIRST_PARTY_COMPONENTS[distribution]), distribution

@@ -294,3 +294,38 @@ def test_inspect_flags_undeclared_modules(tmp_path, run_cli):
     assert imports["hook:hookCore"]["source"].startswith("UNDECLARED")
     text = run_cli("inspect", str(folder)).stdout
     assert "hook:hookCore" in text and "UNDECLARED: loading needs --trust-code" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [
+        ("pkg", "pkg"),
+        ("pkg.sub.module", "pkg"),
+        ("pkg.sub:Outer.Inner", "pkg"),
+        ("pkg:obj", "pkg"),  # an entry-point value
+    ],
+)
+def test_top_level_package_of_a_module_or_qualified_name(name, package):
+    from obsnets.trust import top_level_package
+
+    assert top_level_package(name) == package
+
+
+def test_inspect_reports_the_trust_rule_that_loading_applies(isolated_registry):
+    from obsnets.cli.needed_imports import UNDECLARED, needed_imports
+    from obsnets.registry import registry
+
+    # obsnets.mimo re-exports the core plugin's MIMO_MLP (declared as obsnets.mimo.mimo_mlp:...)
+    reexport, undeclared = "obsnets.mimo:MIMO_MLP", "trust_nowhere_pkg.sub:NowhereCore"
+    config = {"component": {"qualified_name": reexport, "kwargs": {"core_class": undeclared}}}
+    rows = {row["name"]: (row["module"], row["source"]) for row in needed_imports(config)}
+    assert rows == {
+        reexport: ("obsnets.mimo", "inside an installed plugin's package"),
+        undeclared: ("trust_nowhere_pkg.sub", UNDECLARED),
+    }
+    assert registry.is_in_plugin_package(reexport)
+    assert not registry.is_in_plugin_package(undeclared)
+    assert resolve_component(reexport).__name__ == "MIMO_MLP"
+    with pytest.raises(UnknownComponentError, match="trust_code=True"):
+        resolve_component(undeclared)
+    assert "trust_nowhere_pkg" not in sys.modules

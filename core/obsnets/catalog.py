@@ -10,6 +10,10 @@ from __future__ import annotations
 __all__ = ["FIRST_PARTY_COMPONENTS", "distribution_for"]
 
 FIRST_PARTY_COMPONENTS: dict[str, tuple[str, ...]] = {
+    # The keys of obsnets.plugin.COMPONENTS, written out rather than imported: obsnets.plugin is
+    # a plugin module, and reading metadata (``obsnets --version``) or a disabled core plugin
+    # imports none. tests/test_plugins.py checks that every installed first-party plugin
+    # declares exactly the names listed here.
     "obsnets": (
         "ObservationEncoder",
         "ObservationDecoder",

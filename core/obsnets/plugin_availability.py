@@ -18,13 +18,9 @@ from pathlib import Path
 from obsnets.catalog import FIRST_PARTY_COMPONENTS, distribution_for
 from obsnets.errors import DisabledPluginError, IncompatiblePluginError, ObsnetsError
 from obsnets.plugin_info import UNUSABLE, PluginInfo
+from obsnets.trust import top_level_package
 
-__all__ = ["explain_missing", "top_level_package", "unavailable"]
-
-
-def top_level_package(module: str) -> str:
-    """``"pkg"`` for ``"pkg.sub.module"`` or a qualified name ``"pkg.sub:Class"``."""
-    return module.split(":", 1)[0].split(".", 1)[0]
+__all__ = ["explain_missing", "unavailable"]
 
 
 def explain_missing(plugins: Iterable[PluginInfo], name: str) -> tuple[str, BaseException | None]:

@@ -42,7 +42,6 @@ import pluggy
 
 from obsnets import hookspecs, plugin_availability
 from obsnets.errors import ComponentCollisionError, ObsnetsError, PluginLoadError
-from obsnets.plugin_availability import top_level_package
 from obsnets.plugin_compatibility import (
     CORE_DISTRIBUTION,
     incompatibility,
@@ -53,6 +52,7 @@ from obsnets.plugin_info import ENTRY_POINT_GROUP, UNUSABLE, PluginInfo
 from obsnets.plugin_selection import DISABLE_ENV, LOAD_ENV, blocked_reason, warn_unknown_names
 from obsnets.plugin_validation import check_hook_names, register_checked
 from obsnets.registry import KINDS, ComponentEntry, Registry, qualified_name_of, registry
+from obsnets.trust import top_level_package
 
 __all__ = [
     "DISABLE_ENV",
@@ -290,8 +290,7 @@ class _Discovery:
 
 def _owns(info: PluginInfo, entry: ComponentEntry) -> bool:
     """Whether the class ``entry`` names is defined in ``info``'s own package."""
-    package = entry.qualified_name.split(":", 1)[0].split(".", 1)[0]
-    return info.module.split(".", 1)[0] == package
+    return top_level_package(info.module) == top_level_package(entry.qualified_name)
 
 
 def _entry(info: PluginInfo, kind: str, name: str, target: str | type) -> ComponentEntry:

@@ -46,7 +46,7 @@ from obsnets.errors import (
 )
 from obsnets.name_conflicts import ambiguity_message, wrong_kind_message
 from obsnets.pinning import pinned_name, pinned_names
-from obsnets.trust import import_class, split_qualified_name, trusting_code
+from obsnets.trust import import_class, split_qualified_name, top_level_package, trusting_code
 
 __all__ = [
     "KINDS",
@@ -300,11 +300,21 @@ class Registry:
 
     def plugin_packages(self) -> set[str]:
         """Top-level packages in which loaded plugins declared components."""
-        return {
-            e.qualified_name.split(":", 1)[0].split(".", 1)[0]
-            for e in self.entries()
-            if e.plugin is not None
-        }
+        return {top_level_package(e.qualified_name) for e in self.entries() if e.plugin is not None}
+
+    def is_in_plugin_package(self, name: str) -> bool:
+        """Whether a plugin vouches for importing ``name``'s module although it declared no
+        component there: the trust rule for a qualified name nobody declared.
+
+        Such a module lies in the top-level package of a loaded plugin's declarations (a
+        re-export such as ``"obsnets_visual:VisualCore"``), so importing it runs no code that
+        installing the plugin did not already trust. ``obsnets inspect`` asks the same question
+        as loading does.
+
+        Args:
+            name: A qualified name ``"package.module:Class"`` (or a module name).
+        """
+        return top_level_package(name) in self.plugin_packages()
 
     def _refuse_unavailable(self, name: str, kind: str | None) -> None:
         error = self._discovery.unavailable(name, kind) if self._discovery else None
@@ -317,8 +327,7 @@ class Registry:
         wrong_kind = self._wrong_kind(name, kind)
         if wrong_kind is not None:
             raise wrong_kind
-        declared = split_qualified_name(name)[0].split(".", 1)[0] in self.plugin_packages()
-        cls = import_class(name, declared=declared)
+        cls = import_class(name, declared=self.is_in_plugin_package(name))
         entries = [e for e in self.find(qualified_name_of(cls)) if kind is None or e.kind == kind]
         if not entries:
             wanted = f"a registered {kind}" if kind else "a registered component"

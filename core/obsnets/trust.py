@@ -36,6 +36,7 @@ __all__ = [
     "import_class",
     "refusing_imports_from",
     "split_qualified_name",
+    "top_level_package",
     "trusting_code",
 ]
 
@@ -99,6 +100,19 @@ def split_qualified_name(name: str) -> tuple[str, str]:
     return module_name, attr_path
 
 
+def top_level_package(name: str) -> str:
+    """The top-level package of a module or qualified name.
+
+    Args:
+        name: A module (``"pkg.sub.module"``), a qualified name (``"pkg.sub:Class"``) or an
+            entry-point value (``"pkg.plugin:obj"``).
+
+    Returns:
+        ``"pkg"`` for each of those.
+    """
+    return name.split(":", 1)[0].split(".", 1)[0]
+
+
 def import_class(target: str, *, declared: bool, owner: str = "") -> type:
     """Return the class ``target`` (``"package.module:Class"``) names, importing if allowed.
 
@@ -155,7 +169,7 @@ def _import(module_name: str, target: str, owner: str) -> ModuleType:
 
 def _refuse_if_local(module_name: str, target: str) -> None:
     refused = _refused_folders.get()
-    top = module_name.split(".", 1)[0]
+    top = top_level_package(module_name)
     if not refused or top in sys.modules:
         return  # submodules of an imported package come from that package's own folder
     try:

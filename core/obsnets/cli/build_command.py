@@ -26,11 +26,20 @@ MAX_BATCH_SIZE = 1024
 """The forward pass only shows shapes; larger batches only risk running out of memory."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``build`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``build`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "build",
-        help="build a network from a config and run one forward pass",
+        help=summary,
         description="Build the network CONFIG names (every component resolved by name), "
         "print observation keys -> randomizers -> net -> output shape with parameter counts, "
         "and run one forward pass on random inputs of the declared shapes.",

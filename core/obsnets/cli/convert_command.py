@@ -18,11 +18,20 @@ from obsnets.saving import save_pretrained
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``convert`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``convert`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "convert",
-        help="convert a model file (robomimic checkpoint) into obsnets saved models",
+        help=summary,
         description="Write the networks of a model file a plugin recognises (e.g. a robomimic "
         "checkpoint) as obsnets saved models (config.json + model.safetensors). One network: "
         "written to OUT. Several: one folder per network, OUT/<name>, unless --network picks "

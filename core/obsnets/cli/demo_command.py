@@ -11,11 +11,20 @@ from obsnets.precision import PRECISIONS
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``demo`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``demo`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "demo",
-        help="train an image policy end to end (about two minutes on a CPU)",
+        help=summary,
         description="Collect expert demonstrations in a 2-D reaching task seen through an 84x84 "
         "camera, train the policy a config names (default: VisualCore + SpatialSoftmax + "
         "CropRandomizer + GMMActorNetwork), run it closed loop and compare with a random "

@@ -14,11 +14,18 @@ from obsnets.registry import registry
 __all__ = ["add_parser", "describe", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``describe`` subcommand."""
-    parser = subparsers.add_parser(
-        "describe", help="describe one component", description="Describe one component."
-    )
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``describe`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
+    parser = subparsers.add_parser("describe", help=summary, description="Describe one component.")
     parser.add_argument("name", help="plain or qualified component name")
     parser.add_argument("--kind", help="restrict the lookup to one kind")
     parser.add_argument("--json", action="store_true", help="print JSON")

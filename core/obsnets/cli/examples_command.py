@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +15,25 @@ from obsnets.cli.arguments import check_writable_file
 from obsnets.cli.output import print_table
 from obsnets.errors import ConfigError, format_shape
 from obsnets.examples import SUFFIX, example_names, example_text
+from obsnets.saved_folder import write_file
 
 __all__ = ["add_parser", "describe_example", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``examples`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``examples`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "examples",
-        help="list the bundled example configs, or write one out",
+        help=summary,
         description="Without NAME, list the network configs bundled with obsnets. With NAME, "
         "print that config (JSON), or write it to --out; then build it (obsnets build FILE "
         "--summary) or train it (obsnets demo --config FILE).",
@@ -100,13 +108,4 @@ def _write_new_file(path: Path, text: str, *, force: bool) -> None:
             f"another file name."
         )
     check_writable_file(path, "--out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Beside the target (same file system, so the rename is atomic); opened with "x" rather
-    # than mkstemp so the file gets the usual permissions, not 0600.
-    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(staging, "x", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(staging, path)
-    finally:
-        staging.unlink(missing_ok=True)
+    write_file(path, lambda staging: staging.write_text(text, encoding="utf-8"))

@@ -17,11 +17,20 @@ from obsnets.saving import load
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``export`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``export`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "export",
-        help="export a saved policy's control step to a fast, plugin-free ONNX artefact",
+        help=summary,
         description="Export the control step of a policy saved with save_pretrained (its "
         "forward_step, with the RNN state) as an ONNX graph plus a manifest. Load it with "
         "obsnets.load_exported(PATH): fp32 runs on ONNX Runtime, bf16 on OpenVINO; loading "

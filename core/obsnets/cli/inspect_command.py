@@ -22,11 +22,20 @@ from obsnets.saving import read_saved_config
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``inspect`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``inspect`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "inspect",
-        help="show what a saved model needs and holds",
+        help=summary,
         description="Show a saved model's component, required plugins and weights, or the "
         "networks of a model file a plugin recognises (e.g. a robomimic checkpoint).",
     )

@@ -16,11 +16,20 @@ from obsnets.registry import KINDS, list_components, registry
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``list`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``list`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "list",
-        help="list registered components",
+        help=summary,
         description="List registered components. KIND is one of: " + ", ".join(KINDS) + ".",
     )
     parser.add_argument("kind", nargs="?", help="component kind, or a name pattern")
@@ -40,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
             )
         kind, pattern = None, kind  # `obsnets list 'ResNet*'`
     entries = list_components(kind, pattern)
+    listed = {(e.kind, e.name) for e in entries}
     clashes = {
-        key: found
-        for key, found in colliding_names(registry.entries()).items()
-        if any((e.kind, e.name) == key for e in entries)
+        key: found for key, found in colliding_names(registry.entries()).items() if key in listed
     }
     if args.json:
         print_json(

@@ -37,8 +37,8 @@ class Command:
     """Where a subcommand is defined and how ``obsnets --help`` summarises it.
 
     Attributes:
-        module: The module with its ``add_parser(subparsers)`` and ``run(args)``.
-        summary: Its one-line help, the same as the module's ``add_parser`` gives.
+        module: The module with its ``add_parser(subparsers, summary)`` and ``run(args)``.
+        summary: Its one-line help, written only here: ``add_parser`` is given it.
     """
 
     module: str
@@ -141,7 +141,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, entry in COMMANDS.items():
         if name == command:
-            importlib.import_module(entry.module).add_parser(subparsers)
+            importlib.import_module(entry.module).add_parser(subparsers, entry.summary)
         else:
             subparsers.add_parser(name, help=entry.summary)
     return parser

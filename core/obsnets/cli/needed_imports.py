@@ -52,14 +52,13 @@ def needed_imports(config: Mapping[str, Any]) -> list[dict[str, str]]:
         c.get("qualified_name") for c in config.get("components", []) if isinstance(c, Mapping)
     ]
     names = set(qualified_names_in(config.get("component", {}))) | set(qualified_names_in(recorded))
-    packages = registry.plugin_packages()
     rows = []
     for name in sorted(names):
         module = name.split(":", 1)[0]
         found = registry.find(name)
         if found:
             source = f"declared by {found[0].provider_label}"
-        elif module.split(".", 1)[0] in packages:
+        elif registry.is_in_plugin_package(name):  # the rule loading applies
             source = "inside an installed plugin's package"
         else:
             source = UNDECLARED

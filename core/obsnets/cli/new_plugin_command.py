@@ -14,11 +14,20 @@ __all__ = ["add_parser", "run"]
 KIND_CHOICES = [k.replace("_", "-") for k in SCAFFOLD_KINDS]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``new-plugin`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``new-plugin`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "new-plugin",
-        help="write a new plugin distribution",
+        help=summary,
         description="Write a complete, installable obsnets plugin distribution: "
         "pyproject.toml with the obsnets entry point, a light plugin module, one documented "
         "component of the chosen kind, a README, and tests that run the conformance suite.",

@@ -16,11 +16,20 @@ _LABELS = {"failed": "error", "incompatible": "incompatible"}
 """How a plugin's reason is introduced, by status (``note`` for a disabled plugin)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``plugins`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``plugins`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         "plugins",
-        help="list installed plugins",
+        help=summary,
         description=f"List installed plugins, what they provide and why any failed or is "
         f"incompatible with this obsnets. {DISABLE_ENV} and {LOAD_ENV} control which load.",
     )

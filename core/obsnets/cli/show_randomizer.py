@@ -44,11 +44,20 @@ PADDING = 4
 BACKGROUND = 255
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the ``show-randomizer`` subcommand."""
+def add_parser(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    summary: str | None = None,
+) -> None:
+    """Register the ``show-randomizer`` subcommand.
+
+    Args:
+        subparsers: The ``obsnets`` parser's subcommands.
+        summary: The one-line help ``obsnets --help`` shows (``main`` passes
+            ``COMMANDS[name].summary``, the one place it is written).
+    """
     parser = subparsers.add_parser(
         COMMAND,
-        help="write a PNG grid of an image and randomized versions of it",
+        help=summary,
         description="Build a randomizer by name (input_shape is taken from the image), apply "
         "forward_in to copies of the image and write a PNG grid: one row per sample, the "
         "original first, then the randomizer's outputs. Tiles show the first 1 or 3 output "
