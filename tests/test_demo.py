@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import obsnets
 from obsnets.demo import run_demo
+from obsnets.demo.report import draw_learning_curve
 from obsnets.demo.run import LIMITS
 from obsnets.errors import ConfigError
 
@@ -71,3 +73,21 @@ def test_run_demo_rejects_arguments_out_of_range_before_any_work(argument, value
     ):
         run_demo(output_dir=tmp_path / "report", progress=False, **{argument: value})
     assert not (tmp_path / "report").exists()
+
+
+def test_report_pictures_are_replaced_atomically(tmp_path, monkeypatch):
+    target = tmp_path / "learning_curve.png"
+    draw_learning_curve([3.0, 2.0, 1.0], target)
+    with Image.open(target) as image:
+        assert (image.format, image.size) == ("PNG", (640, 360))
+    old = target.read_bytes()
+
+    def disk_full(image, path, *args, **kwargs):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        draw_learning_curve([1.0, 0.5], target)
+    assert target.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["learning_curve.png"]

@@ -178,3 +178,39 @@ def test_the_readme_path_writes_an_example_and_trains_it_with_one_eval_episode(
     assert rate in ("0", "100")  # one episode: solved or not
     saved = json.loads((tmp_path / "report" / "config.json").read_text())
     assert saved["network"] == "GMMActorNetwork"
+
+
+def test_out_failing_midway_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path, capsys, monkeypatch
+):
+    target = tmp_path / "reach.json"
+    target.write_text("my edits\n")
+
+    def disk_full(path, text, *args, **kwargs):
+        Path.write_bytes(path, text[:10].encode())
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    status, _, err = run_main(
+        capsys, "examples", "reach_gmm_policy", "--out", str(target), "--force"
+    )
+    monkeypatch.undo()
+    assert status == EXIT_USER_ERROR
+    assert err == (
+        "obsnets examples: error: No space left on device. Check the path, its permissions and "
+        "the free disk space.\n"
+    )
+    assert target.read_text() == "my edits\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reach.json"]
+
+
+def test_out_gets_the_mode_of_a_plainly_created_file(tmp_path, capsys):
+    target = tmp_path / "reach.json"
+    previous = os.umask(0o027)
+    try:
+        status, _, _ = run_main(capsys, "examples", "reach_gmm_policy", "--out", str(target))
+        (tmp_path / "plain").write_text("")
+    finally:
+        os.umask(previous)
+    assert status == 0
+    assert target.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777 == 0o640

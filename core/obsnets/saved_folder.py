@@ -4,7 +4,8 @@ Writing (:func:`write_folder`) fills a fresh temporary folder beside the target,
 disk, then swaps it into place in one step (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two
 renames) and only then removes the old folder. A crash, a full disk or a kill at any moment
 leaves the old folder or the new one under the target's name, never a mix; an interrupted
-write leaves at most a hidden ``.<name>.saving-*`` folder beside it.
+write leaves at most a hidden ``.<name>.saving-*`` folder beside it. :func:`write_file` does the
+same for one file (a config, a picture) with a temporary file and ``os.replace``.
 
 Reading (:func:`read_folder`) opens the folder once and reads every file relative to that
 handle, so all files come from the same folder even while a writer replaces it; a read that
@@ -36,6 +37,7 @@ __all__ = [
     "new_folder",
     "read_folder",
     "unreplaceable_contents",
+    "write_file",
     "write_folder",
 ]
 
@@ -217,13 +219,7 @@ def write_folder(target: Path, write: Callable[[Path], None]) -> None:
     Raises:
         ConfigError: a parent of ``target`` is a file.
     """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise ConfigError(
-            f"Cannot write {str(target)!r}: {str(exc.filename or target.parent)!r} is a file, "
-            "not a folder. Choose another location."
-        ) from exc
+    _make_parent(target)
     staging = new_folder(target.parent, f".{target.name}.saving-")
     try:
         write(staging)
@@ -243,6 +239,67 @@ def write_folder(target: Path, write: Callable[[Path], None]) -> None:
         # The new folder is in place; the old one is garbage. Failing to remove it must not
         # report the save as failed.
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_file(target: Path, write: Callable[[Path], object]) -> None:
+    """Replace the file ``target`` (or create it) with what ``write`` writes to a new file.
+
+    The new file is written beside ``target`` under a hidden temporary name, flushed to disk
+    and renamed over ``target`` in one step, so a crash, a full disk or a kill leaves the old
+    file or the new one, never half of one; an interrupted write leaves at most a hidden
+    ``.<stem>.saving-*<suffix>`` file beside it. The file gets the permissions any file the user
+    makes gets (0666 less the umask), whatever ``write`` did to it.
+
+    Args:
+        target: The file to create or replace, whatever it holds (the caller decides whether
+            that is allowed). Missing parent folders are created.
+        write: Writes the whole content to the path it is given, an existing empty file that
+            it may truncate or replace (``Path.write_text``, ``PIL.Image.save``). The path ends
+            in ``target``'s suffix, for writers that pick the format from it. If ``write``
+            raises, ``target`` is left untouched and the temporary file is removed; what it
+            returns is ignored.
+
+    Raises:
+        ConfigError: a parent of ``target`` is a file.
+    """
+    _make_parent(target)
+    staging = _new_file(target.parent, f".{target.stem}.saving-", target.suffix)
+    try:
+        # The mode it was created with: 0666 less the umask, read back rather than set with
+        # os.umask, which would change it for every thread.
+        mode = stat.S_IMODE(staging.stat().st_mode)
+        write(staging)
+        os.chmod(staging, mode)
+        _fsync(staging)
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    _fsync(target.parent)
+
+
+def _new_file(parent: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty file ``parent/<prefix><random><suffix>`` (0666 less the umask; mkstemp
+    would make it 0600)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+
+
+def _make_parent(target: Path) -> None:
+    """Create ``target``'s missing parent folders; ConfigError if one of them is a file."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ConfigError(
+            f"Cannot write {str(target)!r}: {str(exc.filename or target.parent)!r} is a file, "
+            "not a folder. Choose another location."
+        ) from exc
 
 
 def new_folder(parent: Path, prefix: str) -> Path:

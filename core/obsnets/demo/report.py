@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from obsnets.bases import EncoderCore, PoolBase
 from obsnets.demo.policy_protocol import policy_horizons
 from obsnets.demo.reach_task import ReachTask
+from obsnets.saved_folder import write_file
 
 __all__ = ["draw_learning_curve", "draw_rollouts", "spatial_keypoints"]
 
@@ -21,7 +22,10 @@ SCALE = 3  # rollout images are drawn at 3x the camera resolution
 def draw_learning_curve(
     losses: list[float], path: Path, size: tuple[int, int] = (640, 360)
 ) -> None:
-    """Plot the training loss (and its running mean) against the step, as a PNG."""
+    """Plot the training loss (and its running mean) against the step, as a PNG.
+
+    The file is replaced atomically (:func:`obsnets.saved_folder.write_file`).
+    """
     width, height = size
     margin = 50
     image = Image.new("RGB", size, "white")
@@ -45,7 +49,8 @@ def draw_learning_curve(
     draw.text((5, height - margin - 5), f"{low:.2f}", fill="black")
     draw.text((width - margin - 30, height - margin + 10), f"{len(values)}", fill="black")
     draw.text((margin, height - margin + 10), "0", fill="black")
-    image.save(path)
+    # PIL picks the format from the suffix, which the temporary file keeps.
+    write_file(path, image.save)
 
 
 @torch.no_grad()
@@ -83,7 +88,8 @@ def spatial_keypoints(policy: torch.nn.Module, obs: dict[str, torch.Tensor]) -> 
 def draw_rollouts(
     policy: torch.nn.Module, task: ReachTask, trajectories: list[dict[str, Any]], path: Path
 ) -> None:
-    """A grid of first camera frames with the agent's path, the target and the keypoints."""
+    """A grid of first camera frames with the agent's path, the target and the keypoints, as a
+    PNG, replaced atomically (:func:`obsnets.saved_folder.write_file`)."""
     if not trajectories:
         return
     images = np.stack([t["image"] for t in trajectories]).astype(np.float32)
@@ -109,4 +115,4 @@ def draw_rollouts(
         "white: agent path   yellow: SpatialSoftmax keypoints   red: target",
         fill="black",
     )
-    canvas.save(path)
+    write_file(path, canvas.save)

@@ -25,6 +25,7 @@ from obsnets.demo.windows import window_rows
 from obsnets.errors import ConfigError
 from obsnets.examples import SUFFIX, example_names, example_text
 from obsnets.precision import PRECISIONS, autocast_cpu
+from obsnets.saved_folder import write_file
 from obsnets.saving import save_pretrained
 
 __all__ = ["DEFAULT_CONFIG", "LIMITS", "DemoResult", "run_demo"]
@@ -278,7 +279,8 @@ def run_demo(
     )
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    (output / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    text = json.dumps(config, indent=2) + "\n"
+    write_file(output / "config.json", lambda staging: staging.write_text(text))
     save_pretrained(policy, output / "model")
     draw_learning_curve(losses, output / "learning_curve.png")
     draw_rollouts(policy, task, trajectories, output / "rollouts.png")
