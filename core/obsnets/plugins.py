@@ -79,8 +79,6 @@ class _Discovery:
         self.plugins: dict[str, PluginInfo] = {}
         self.blocked_packages: dict[str, PluginInfo] = {}
         """Top-level package -> the disabled or incompatible plugin it belongs to."""
-        self.registered: dict[str, PluginInfo] = {}
-        """Plugin name -> the plugin whose object the manager holds under that name."""
 
     def load_entry_points(self) -> None:
         installed = installed_obsnets_version()
@@ -113,7 +111,6 @@ class _Discovery:
                 self.check_compatible(info, getattr(dist, "requires", None), installed)
                 if info.status == "loaded":
                     register_checked(self.manager, ep.load(), info.name)
-                    self.registered[info.name] = info
             except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
                 self.fail(info, exc, f"loading {ep.value!r} failed")
         # Names are checked once all specs are in: a plugin may implement another's hook.
@@ -138,7 +135,7 @@ class _Discovery:
             f"[project.entry-points.{ENTRY_POINT_GROUP}]."
         )
         self.plugins[self.key_of(info)] = info
-        self.fail(info, error, "its name is taken")
+        self.record_failure(info, error, "its name is taken")  # the manager holds the first
 
     @staticmethod
     def key_of(info: PluginInfo) -> str:
@@ -185,15 +182,10 @@ class _Discovery:
                 f"under another name."
             )
         register_checked(self.manager, plugin, info.name)
-        self.registered[info.name] = info
         self.add_hookspecs(info)
         if info.status == "failed":
             raise PluginLoadError(f"Plugin {info.name!r}: {info.reason}") from info.error
-        try:
-            check_hook_names(self.manager, plugin, info.name)  # unregisters it when it raises
-        except PluginLoadError:
-            del self.registered[info.name]
-            raise
+        check_hook_names(self.manager, plugin, info.name)  # unregisters it when it raises
         self.plugins[info.name] = info
 
     def add_hookspecs(self, info: PluginInfo) -> None:
@@ -220,14 +212,17 @@ class _Discovery:
             self.fail(info, exc, f"loading {info.module!r} failed")
 
     def fail(self, info: PluginInfo, exc: BaseException, what: str) -> None:
-        """Record ``info``'s failure and unregister its object (never another plugin's that
-        holds the same name)."""
+        """Record ``info``'s failure and unregister it, if it was registered."""
+        self.record_failure(info, exc, what)
+        if self.manager.has_plugin(info.name):
+            self.manager.unregister(name=info.name)
+
+    @staticmethod
+    def record_failure(info: PluginInfo, exc: BaseException, what: str) -> None:
+        """Mark ``info`` failed with ``exc`` while ``what`` (the reason ``obsnets plugins``
+        shows)."""
         info.status, info.error = "failed", exc
         info.reason = f"{what}: {type(exc).__name__}: {exc}"
-        if self.registered.get(info.name) is info:
-            del self.registered[info.name]
-            if self.manager.has_plugin(info.name):
-                self.manager.unregister(name=info.name)
 
     def declare(self, reg: Registry) -> None:
         for info in list(self.plugins.values()):
@@ -431,7 +426,6 @@ def unregister_plugin(name: str) -> None:
     """Remove a plugin registered with :func:`register_plugin` and its components."""
     discovery = _get_discovery()
     info = discovery.plugins.pop(name, None)
-    discovery.registered.pop(name, None)
     if discovery.manager.has_plugin(name):
         discovery.manager.unregister(name=name)
     if info is not None:
