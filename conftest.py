@@ -7,24 +7,31 @@ Both live in the repository under ``tests/fixtures`` (``make fixtures`` refreshe
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
-import torch
 
 FIXTURES = Path(__file__).resolve().parent / "tests" / "fixtures"
-PARITY_ENV = "OBSNETS_PARITY_DIR"
 CHECKPOINTS_ENV = "OBSNETS_ROBOMIMIC_CHECKPOINTS"
+# --import-mode=importlib puts no test folder on sys.path: load the one fixture reader by
+# path, under the name tests/test_parity.py uses too, so both share one module.
+_PARITY_MODULE = "obsnets_tests_parity_fixtures"
 
 
-def parity_dir() -> Path:
-    """Where the parity fixtures are: ``$OBSNETS_PARITY_DIR``, else ``tests/fixtures/parity``."""
-    return _located(PARITY_ENV, FIXTURES / "parity")
+def _parity_fixtures() -> ModuleType:
+    if _PARITY_MODULE not in sys.modules:
+        path = FIXTURES.parent / "parity_fixtures.py"
+        spec = importlib.util.spec_from_file_location(_PARITY_MODULE, path)
+        assert spec is not None and spec.loader is not None, path  # the file is in the repo
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_PARITY_MODULE] = module
+        spec.loader.exec_module(module)
+    return sys.modules[_PARITY_MODULE]
 
 
 def checkpoints_dir() -> Path:
@@ -48,41 +55,19 @@ def _required(path: Path, variable: str) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class ParityCase:
-    """One parity case as robomimic recorded it.
-
-    Attributes:
-        folder: the case folder (``case.json``, ``weights.safetensors``, ``io.safetensors``).
-        spec: the parsed ``case.json``.
-        weights: ``weights.safetensors`` (empty when the case has no weights).
-        io: ``io.safetensors``, cloned so tests may change them in place.
-    """
-
-    folder: Path
-    spec: dict[str, Any]
-    weights: dict[str, torch.Tensor]
-    io: dict[str, torch.Tensor]
-
-
-def load_parity_case(name: str) -> ParityCase:
-    """Read the parity case ``name`` (a folder of the parity fixtures)."""
-    from safetensors.torch import load_file
-
-    folder = _required(parity_dir() / name / "case.json", PARITY_ENV).parent
-    weights = folder / "weights.safetensors"
-    return ParityCase(
-        folder=folder,
-        spec=json.loads((folder / "case.json").read_text()),
-        weights=dict(load_file(str(weights))) if weights.is_file() else {},
-        io={key: value.clone() for key, value in load_file(str(folder / "io.safetensors")).items()},
-    )
-
-
 @pytest.fixture(scope="session")
-def parity_case() -> Callable[[str], ParityCase]:
-    """``parity_case(name)``: one parity case, read (see :class:`ParityCase`)."""
-    return load_parity_case
+def parity_case() -> Callable[[str], object]:
+    """``parity_case(name)``: one parity case, read (``ParityCase`` of tests/parity_fixtures.py).
+
+    A missing case fails the test: the fixtures are part of the repository.
+    """
+    fixtures = _parity_fixtures()
+
+    def load(name: str) -> object:
+        _required(fixtures.parity_dir() / name / "case.json", fixtures.PARITY_ENV)
+        return fixtures.load_parity_case(name)
+
+    return load
 
 
 @pytest.fixture(scope="session")

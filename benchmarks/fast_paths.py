@@ -40,7 +40,7 @@ import obsnets
 from obsnets import build_component
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from policies import AC_DIM, observations, percentile, policy_kwargs
+from policies import build_policy, observations, percentile, training_batch, training_step
 
 Step = Callable[[], object]
 
@@ -103,31 +103,18 @@ def visual_core_steps(precisions: list[str]) -> dict[str, Step]:
 
 
 def training_steps(precisions: list[str], batch: int, seq_len: int) -> dict[str, Step]:
-    """The BC-RNN-GMM image training step: baseline and bf16 autocast."""
-    torch.manual_seed(0)
-    policy = build_component("RNNGMMActorNetwork", policy_kwargs(), kind="network").train()
-    obs = observations((batch, seq_len), torch.device("cpu"))
-    actions = (torch.rand(batch, seq_len, AC_DIM) * 2 - 1) * 0.95
-
-    def step(bf16: bool) -> Step:
-        def run() -> None:
-            policy.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = -policy.forward_train(obs).log_prob(actions).mean()
-            loss.backward()
-
-        return run
-
-    steps = {"baseline": step(False)}
+    """The BC-RNN-GMM image training step (``policies.training_step``): baseline and bf16."""
+    policy = build_policy().train()
+    obs, actions = training_batch(batch, seq_len, torch.device("cpu"))
+    steps = {"baseline": training_step(policy, obs, actions)}
     if "bf16" in precisions:
-        steps["bf16"] = step(True)
+        steps["bf16"] = training_step(policy, obs, actions, bf16=True)
     return steps
 
 
 def control_steps(precisions: list[str], folder: Path) -> tuple[dict[str, Step], dict[str, Any]]:
     """Batch-1 forward_step: eager and the exported policy at each precision."""
-    torch.manual_seed(0)
-    policy = build_component("RNNGMMActorNetwork", policy_kwargs(), kind="network").eval()
+    policy = build_policy().eval()
     frames = [observations((1,), torch.device("cpu")) for _ in range(8)]
     info: dict[str, Any] = {}
     runners: dict[str, Callable[[dict[str, torch.Tensor], Any], Any]] = {}

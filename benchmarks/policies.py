@@ -20,8 +20,9 @@ Prints (and, with ``--json PATH``, writes ``[{"name", "value", "unit"}, ...]``):
 The default run takes about a minute on 2 otherwise idle CPU cores; ``--train-iters`` and
 ``--step-iters`` trade time for precision. Not a test: nothing is asserted.
 
-``--precision bf16`` runs both under bf16 autocast (the fast-path ratios against float32 are
-in ``benchmarks/fast_paths.py``).
+``--precision bf16`` runs both under bf16 autocast (on any device, e.g. ``--device cuda``).
+``benchmarks/fast_paths.py`` times the same training step (built by :func:`training_step`
+here) against float32 in interleaved rounds on the CPU, as ratios, with the exported policy.
 
     python benchmarks/policies.py [--train-iters N] [--step-iters N] [--device cpu]
                                   [--threads N] [--precision fp32|bf16] [--json out.json]
@@ -106,6 +107,48 @@ def observations(lead: tuple[int, ...], device: torch.device) -> dict[str, torch
     return obs
 
 
+def build_policy(device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The BC-RNN-GMM image policy, built by name with seed 0, on ``device``."""
+    torch.manual_seed(0)
+    policy = build_component("RNNGMMActorNetwork", policy_kwargs(), kind="network")
+    return policy.to(device)
+
+
+def training_batch(
+    batch: int, seq_len: int, device: torch.device
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Random observations ``(B, T, ...)`` and actions ``(B, T, AC_DIM)`` inside (-1, 1)."""
+    obs = observations((batch, seq_len), device)
+    actions = (torch.rand(batch, seq_len, AC_DIM, device=device) * 2 - 1) * 0.95
+    return obs, actions
+
+
+def training_step(
+    policy: torch.nn.Module,
+    obs: dict[str, torch.Tensor],
+    actions: torch.Tensor,
+    *,
+    bf16: bool = False,
+) -> Callable[[], None]:
+    """One training step as a callable: ``forward_train``, the actions' negative
+    log-likelihood, ``backward`` (no optimiser step), under bf16 autocast if ``bf16``.
+
+    Args:
+        policy: The policy, in train mode.
+        obs: Observations ``(B, T, ...)`` per key.
+        actions: Actions ``(B, T, AC_DIM)``, on the policy's device.
+        bf16: Whether to run forward and loss under bf16 autocast on the actions' device.
+    """
+
+    def step() -> None:
+        policy.zero_grad(set_to_none=True)
+        with torch.autocast(actions.device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = -policy.forward_train(obs).log_prob(actions).mean()
+        loss.backward()
+
+    return step
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -155,22 +198,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    torch.manual_seed(0)
-    policy = build_component("RNNGMMActorNetwork", policy_kwargs(), kind="network").to(device)
+    policy = build_policy(device)
     n_params = sum(p.numel() for p in policy.parameters())
 
     # -- training: forward_train + NLL + backward on (B, T) sequences, train mode ----------
     policy.train()
-    batch = observations((args.batch, args.seq_len), device)
-    actions = (torch.rand(args.batch, args.seq_len, AC_DIM, device=device) * 2 - 1) * 0.95
-
-    def train_step() -> None:
-        policy.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            dist = policy.forward_train(batch)
-            loss = -dist.log_prob(actions).mean()
-        loss.backward()
-
+    obs, actions = training_batch(args.batch, args.seq_len, device)
+    train_step = training_step(policy, obs, actions, bf16=bf16)
     train_times = timings(train_step, args.train_iters, args.train_warmup, device)
     train_median = statistics.median(train_times)
 

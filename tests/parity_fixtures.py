@@ -1,6 +1,8 @@
 """Reading and replaying the robomimic parity fixtures (tests/fixtures/parity, see its README.md).
 
-Used by ``tests/test_parity.py``; also runnable to print every case's per-output errors::
+The one reader of the fixtures: the root ``conftest.py``'s ``parity_case`` fixture (what every
+test uses) and ``tests/test_parity.py`` load cases through it. Also runnable to print every
+case's per-output errors::
 
     .venv/bin/python tests/parity_fixtures.py            # all cases
     .venv/bin/python tests/parity_fixtures.py 05_mimo_mlp_obs_goal
@@ -29,64 +31,76 @@ import torch
 from safetensors.torch import load_file
 
 __all__ = [
-    "ENV_VAR",
+    "PARITY_ENV",
     "CallResult",
-    "Case",
     "HowError",
     "OutputResult",
+    "ParityCase",
     "compare",
-    "default_parity_dir",
     "evaluate_how",
-    "find_parity_dir",
     "list_cases",
-    "load_case",
     "load_meta",
+    "load_parity_case",
+    "parity_dir",
     "replay",
 ]
 
-ENV_VAR = "OBSNETS_PARITY_DIR"
+PARITY_ENV = "OBSNETS_PARITY_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FACTORY = "obs_encoder_factory"
 
 
-def default_parity_dir(repo_root: Path = REPO_ROOT) -> Path:
-    """Where the fixtures live: ``$OBSNETS_PARITY_DIR``, else ``<repo>/tests/fixtures/parity``."""
-    override = os.environ.get(ENV_VAR)
-    return Path(override) if override else repo_root / "tests" / "fixtures" / "parity"
+def parity_dir() -> Path:
+    """Where the parity fixtures are: ``$OBSNETS_PARITY_DIR``, else ``tests/fixtures/parity``.
+
+    The folder is part of the repository; the root ``conftest.py`` fails a test whose case is
+    missing (a broken checkout), it never skips it.
+    """
+    override = os.environ.get(PARITY_ENV)
+    return Path(override) if override else REPO_ROOT / "tests" / "fixtures" / "parity"
 
 
-def find_parity_dir(repo_root: Path = REPO_ROOT) -> Path | None:
-    """The fixture folder if it exists (with an ``index.json`` or case folders), else None."""
-    path = default_parity_dir(repo_root)
-    return path if path.is_dir() else None
+def list_cases(folder: Path) -> list[str]:
+    """Every case folder (one holding ``case.json``), sorted; new folders are picked up.
 
-
-def list_cases(parity_dir: Path) -> list[str]:
-    """Every case folder (one holding ``case.json``), sorted; new folders are picked up."""
-    return sorted(p.name for p in parity_dir.iterdir() if (p / "case.json").is_file())
+    An absent ``folder`` has no cases (the tests that need one then fail, naming it).
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "case.json").is_file())
 
 
 # -- cases -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Case:
-    """One fixture case: its ``case.json``, tensors and folder."""
+@dataclass(frozen=True)
+class ParityCase:
+    """One parity case as robomimic recorded it.
+
+    Attributes:
+        folder: the case folder (``case.json``, ``weights.safetensors``, ``io.safetensors``).
+        spec: the parsed ``case.json``, mappings as ``OrderedDict`` in file order (the
+            fixtures' README: robomimic concatenates features in mapping order).
+        weights: ``weights.safetensors`` (empty when the case has no weights); external blobs
+            and tied aliases are added by :meth:`state_dict`.
+        io: ``io.safetensors``, cloned so tests may change them in place.
+    """
 
     folder: Path
-    meta: dict[str, Any]
-    tensors: dict[str, torch.Tensor]
+    spec: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+    io: dict[str, torch.Tensor]
 
     @property
     def name(self) -> str:
-        return str(self.meta["name"])
+        return str(self.spec["name"])
 
     @property
     def network_name(self) -> str:
         """The name ``build_network`` receives: the class, or the factory for factory cases."""
-        constructor = self.meta.get("constructor", "class")
+        constructor = self.spec.get("constructor", "class")
         if constructor == "class":
-            return str(self.meta["robomimic_class"])
+            return str(self.spec["robomimic_class"])
         if constructor == FACTORY:
             return FACTORY
         raise ValueError(f"case {self.name}: unknown constructor {constructor!r}")
@@ -94,15 +108,15 @@ class Case:
     def tolerance(self, call: Mapping[str, Any]) -> tuple[float, float]:
         """``(rtol, atol)`` for a call: its own if given, else the case's."""
         return (
-            float(call.get("rtol", self.meta["rtol"])),
-            float(call.get("atol", self.meta["atol"])),
+            float(call.get("rtol", self.spec["rtol"])),
+            float(call.get("atol", self.spec["atol"])),
         )
 
     def tensor(self, name: str) -> torch.Tensor:
         """A recorded tensor, copied into freshly allocated memory (see the README)."""
-        if name not in self.tensors:
+        if name not in self.io:
             raise KeyError(f"case {self.name}: io.safetensors has no tensor {name!r}")
-        return self.tensors[name].clone()
+        return self.io[name].clone()
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The complete robomimic state_dict: own weights, external blobs, tied aliases.
@@ -111,8 +125,8 @@ class Case:
             AssertionError: a blob's sha256 differs from case.json, or the assembled keys
                 differ from ``state_dict_keys`` (a broken fixture, not an obsnets bug).
         """
-        weights: dict[str, torch.Tensor] = dict(load_file(self.folder / "weights.safetensors"))
-        for blob in self.meta.get("external_weights", []):
+        weights = dict(self.weights)
+        for blob in self.spec.get("external_weights", []):
             path = (self.folder / blob["file"]).resolve()
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             assert digest == blob["sha256"], (
@@ -123,9 +137,9 @@ class Case:
                 full = blob["prefix"] + key
                 assert full not in weights, f"case {self.name}: {full} stored twice"
                 weights[full] = value
-        for alias, canonical in self.meta.get("tied_keys", {}).items():
+        for alias, canonical in self.spec.get("tied_keys", {}).items():
             weights[alias] = weights[canonical]
-        expected = self.meta["state_dict_keys"]
+        expected = self.spec["state_dict_keys"]
         assert sorted(weights) == sorted(expected), (
             f"case {self.name}: assembled keys differ from state_dict_keys: "
             f"extra {sorted(set(weights) - set(expected))[:5]}, "
@@ -134,11 +148,11 @@ class Case:
         return {k: weights[k] for k in expected}
 
     def deterministic_outputs(self) -> list[str]:
-        return [o for c in self.meta["calls"] if c.get("deterministic", True) for o in c["outputs"]]
+        return [o for c in self.spec["calls"] if c.get("deterministic", True) for o in c["outputs"]]
 
     def nondeterministic_outputs(self) -> list[str]:
         return [
-            o for c in self.meta["calls"] if not c.get("deterministic", True) for o in c["outputs"]
+            o for c in self.spec["calls"] if not c.get("deterministic", True) for o in c["outputs"]
         ]
 
 
@@ -147,10 +161,19 @@ def load_meta(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "case.json").read_text(), object_pairs_hook=OrderedDict)
 
 
-def load_case(folder: Path) -> Case:
-    """Read one case folder: ``case.json`` and ``io.safetensors``."""
-    return Case(
-        folder=folder, meta=load_meta(folder), tensors=dict(load_file(folder / "io.safetensors"))
+def load_parity_case(name: str) -> ParityCase:
+    """Read the parity case ``name`` (a folder of :func:`parity_dir`).
+
+    Tests get it through the ``parity_case`` fixture of the root ``conftest.py``, which fails
+    the test, naming the fix, when the case is missing.
+    """
+    folder = parity_dir() / name
+    weights = folder / "weights.safetensors"
+    return ParityCase(
+        folder=folder,
+        spec=load_meta(folder),
+        weights=dict(load_file(weights)) if weights.is_file() else {},
+        io={key: value.clone() for key, value in load_file(folder / "io.safetensors").items()},
     )
 
 
@@ -305,7 +328,7 @@ def compare(
     return ok, max_err, detail
 
 
-def _decode_args(value: Any, case: Case) -> Any:
+def _decode_args(value: Any, case: ParityCase) -> Any:
     if isinstance(value, str) and value.startswith(("in/", "out/")):
         return case.tensor(value)
     if isinstance(value, Mapping):
@@ -328,22 +351,22 @@ def _seed(seed: int) -> None:
     random.seed(seed)
 
 
-def replay(case: Case, network: torch.nn.Module) -> list[CallResult]:
+def replay(case: ParityCase, network: torch.nn.Module) -> list[CallResult]:
     """Run every recorded call in order and compare each output with the recording.
 
     Calls run in file order (a train-mode call could change module state for later ones);
     non-deterministic calls are seeded as the README says. An exception in a call or a
     ``how`` expression is recorded as a failed output, not raised.
     """
-    inputs = {k: case.tensor(k) for k in case.tensors if k.startswith("in/")}
+    inputs = {k: case.tensor(k) for k in case.io if k.startswith("in/")}
     results = []
-    for call in case.meta["calls"]:
+    for call in case.spec["calls"]:
         deterministic = bool(call.get("deterministic", True))
         result = CallResult(call["id"], deterministic)
         results.append(result)
         rtol, atol = case.tolerance(call)
         try:
-            network.train(call.get("mode", case.meta.get("mode", "eval")) == "train")
+            network.train(call.get("mode", case.spec.get("mode", "eval")) == "train")
             if not deterministic:
                 _seed(int(call["seed"]))
             with torch.no_grad():
@@ -359,7 +382,7 @@ def replay(case: Case, network: torch.nn.Module) -> list[CallResult]:
         for name in call["outputs"]:
             try:
                 got = evaluate_how(call["how"][name], ret, inputs, network)
-                ok, err, detail = compare(got, case.tensors[name], rtol, atol)
+                ok, err, detail = compare(got, case.io[name], rtol, atol)
             except HowError:
                 raise
             except Exception as exc:
@@ -387,22 +410,22 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - a developer tool
     from obsnets.errors import UnknownComponentError
     from obsnets_robomimic import apply_post_init_calls, build_network, load_robomimic_state_dict
 
-    parity = find_parity_dir()
-    if parity is None:
-        print(f"no parity fixtures at {default_parity_dir()} (set {ENV_VAR})")
+    cases = argv or list_cases(parity_dir())
+    if not cases:
+        print(f"no parity fixtures at {parity_dir()} (set {PARITY_ENV})")
         return 2
     torch.set_num_threads(1)
     failed = False
-    for name in argv or list_cases(parity):
-        case = load_case(parity / name)
+    for name in cases:
+        case = load_parity_case(name)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 net = build_network(
-                    case.network_name, case.meta["kwargs"], case.meta["obs_modalities"]
+                    case.network_name, case.spec["kwargs"], case.spec["obs_modalities"]
                 )
                 apply_post_init_calls(
-                    net, case.meta.get("post_init_calls", []), case.meta["obs_modalities"]
+                    net, case.spec.get("post_init_calls", []), case.spec["obs_modalities"]
                 )
         except UnknownComponentError as exc:
             print(f"{name}: not yet implemented ({str(exc).splitlines()[0]})")

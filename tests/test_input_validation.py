@@ -372,3 +372,49 @@ def test_an_init_accepting_more_than_its_signature_records_no_arguments():
     assert LenientCore([3], gain=2.0).init_arguments == {"input_shape": [3], "gain": 2.0}
     core = LenientCore([3], extra=1)  # built: its arguments are unknown, so none are recorded
     assert not hasattr(core, "init_arguments")
+
+
+@pytest.mark.parametrize(
+    ("value", "keywords", "error", "message"),
+    [
+        ([1.0], {}, ConfigError, "Net: b must be [low, high] with low < high; got [1.0]."),
+        ((), {"expected": "(low, high)"}, ConfigError, "Net: b must be (low, high); got []."),
+        (3.0, {}, ConfigError, "Net: b must be [low, high] with low < high; got 3.0."),
+        ("ab", {}, ConfigError, "Net: b must be [low, high] with low < high; got 'ab'."),
+        (
+            (2.0, 2.0),
+            {},
+            ConfigError,
+            "Net: b must be [low, high] with low < high; got [2.0, 2.0], where low < high does "
+            "not hold.",
+        ),
+        (
+            [0, 1],
+            {"positive": True},
+            ConfigError,
+            "Net: b[0] is the lower bound and must be above 0; got 0.",
+        ),
+        (
+            [-1.0, 1.0],
+            {"positive": True, "low_is": "the smallest scale"},
+            ConfigError,
+            "Net: b[0] is the smallest scale and must be above 0; got -1.0.",
+        ),
+        ([float("nan"), 1.0], {}, ConfigError, "Net: argument 'b[0]' must be a finite number"),
+        ([0.0, "1"], {}, InvalidKwargsError, "Net: argument 'b[1]' must be a number; got"),
+    ],
+)
+def test_check_bounds_refuses_anything_but_two_ordered_numbers(value, keywords, error, message):
+    from obsnets.validation import check_bounds
+
+    with pytest.raises(error) as info:
+        check_bounds("Net", "b", value, **keywords)
+    assert str(info.value).startswith(message)
+
+
+def test_check_bounds_returns_floats():
+    from obsnets.validation import check_bounds
+
+    assert check_bounds("Net", "b", (1, 3)) == (1.0, 3.0)
+    assert check_bounds("Net", "b", [0.5, 2], positive=True) == (0.5, 2.0)
+    assert all(type(x) is float for x in check_bounds("Net", "b", (1, 3)))

@@ -43,9 +43,11 @@ def _load_helper():
 
 
 pf = _load_helper()
-PARITY_DIR = pf.find_parity_dir()
+PARITY_DIR = pf.parity_dir()
+# Without the fixture folder there are no cases: one test then runs on this name and fails
+# (the `parity_case` fixture names the folder and the fix), so a broken checkout never passes.
 MISSING = "parity-fixtures-missing"
-CASES = pf.list_cases(PARITY_DIR) if PARITY_DIR else []
+CASES = pf.list_cases(PARITY_DIR)
 DRAWS_REPRODUCED = {
     # case: why its seeded outputs must match. The migration switches on robomimic's sampling.
     "03_crop_randomizer_eval": "CropRandomizer(crop_sampling='robomimic') draws robomimic's "
@@ -75,16 +77,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _require_fixtures() -> Path:
-    if PARITY_DIR is None:
-        pytest.fail(
-            f"Parity fixtures not found at {pf.default_parity_dir()}. They are part of the "
-            f"repository (tests/fixtures/parity; `make fixtures` copies them from ../shared); "
-            f"set {pf.ENV_VAR} to another copy."
-        )
-    return PARITY_DIR
-
-
 def build_case_network(case) -> tuple[torch.nn.Module, list[str]]:
     """Build a case's network through obsnets-robomimic, or skip it as not yet implemented.
 
@@ -92,29 +84,28 @@ def build_case_network(case) -> tuple[torch.nn.Module, list[str]]:
     fixture may rely on robomimic ignoring a setting).
     """
     name = case.network_name
-    modalities = case.meta["obs_modalities"]
+    modalities = case.spec["obs_modalities"]
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RobomimicMigrationWarning)
-            network = build_network(name, case.meta["kwargs"], modalities)
-            apply_post_init_calls(network, case.meta.get("post_init_calls", []), modalities)
+            network = build_network(name, case.spec["kwargs"], modalities)
+            apply_post_init_calls(network, case.spec.get("post_init_calls", []), modalities)
     except UnknownComponentError as exc:
         pytest.skip(
-            f"not yet implemented: {case.name} needs {case.meta['robomimic_class']} "
+            f"not yet implemented: {case.name} needs {case.spec['robomimic_class']} "
             f"({str(exc).splitlines()[0]})"
         )
     return network, [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("case_name", CASES or [MISSING])
-def test_parity(case_name, one_thread):
+def test_parity(case_name, one_thread, parity_case):
     """Every deterministic output matches robomimic's recording within the case tolerance."""
-    parity = _require_fixtures()
-    case = pf.load_case(parity / case_name)
+    case = parity_case(case_name)
     assert case.deterministic_outputs(), f"{case_name} records no deterministic output"
     network, migration_warnings = build_case_network(case)
     # Same keys in the same order: robomimic checkpoints load unchanged, aliases included.
-    assert list(network.state_dict()) == case.meta["state_dict_keys"]
+    assert list(network.state_dict()) == case.spec["state_dict_keys"]
     load_robomimic_state_dict(network, case.state_dict())
     results = pf.replay(case, network)
     table = pf.format_results(results)
@@ -131,12 +122,12 @@ def test_parity(case_name, one_thread):
 
 
 @pytest.mark.parametrize("case_name", _case_ids_with_sampled_calls())
-def test_parity_sampled_calls(case_name, one_thread):
+def test_parity_sampled_calls(case_name, one_thread, parity_case):
     """Sampled outputs, seeded as robomimic was. They match only if obsnets draws random
     numbers exactly as robomimic does: required for the cases in DRAWS_REPRODUCED; for the
     others a value difference is reported as XFAIL (with its max error). A wrong shape or an
     exception always fails."""
-    case = pf.load_case(_require_fixtures() / case_name)
+    case = parity_case(case_name)
     network, _ = build_case_network(case)
     load_robomimic_state_dict(network, case.state_dict())
     results = pf.replay(case, network)
@@ -157,12 +148,13 @@ def test_parity_sampled_calls(case_name, one_thread):
         )
 
 
-def test_parity_cases_are_discovered():
+def test_parity_cases_are_discovered(parity_case):
     """The fixture folder exists and every case in its index.json is a test case."""
-    parity = _require_fixtures()
+    if not CASES:
+        parity_case(MISSING)  # fails, naming the missing folder and the fix
     import json
 
-    index = json.loads((parity / "index.json").read_text())
+    index = json.loads((PARITY_DIR / "index.json").read_text())
     assert {c["name"] for c in index["cases"]} <= set(CASES)
     assert CASES
 
@@ -181,13 +173,13 @@ def _rnn_step_cases() -> list[str]:
 
 
 @pytest.mark.parametrize("case_name", _rnn_step_cases())
-def test_rnn_mimo_mlp_forward_step_works(case_name, one_thread):
+def test_rnn_mimo_mlp_forward_step_works(case_name, one_thread, parity_case):
     """robomimic's RNN_MIMO_MLP.forward_step raises; obsnets' must equal the recorded
     length-1 unroll (``forward`` with the same state, time axis dropped)."""
-    case = pf.load_case(_require_fixtures() / case_name)
+    case = parity_case(case_name)
     network, _ = build_case_network(case)
     load_robomimic_state_dict(network, case.state_dict()).eval()
-    call = next(c for c in case.meta["calls"] if c["id"] == "forward_step")
+    call = next(c for c in case.spec["calls"] if c["id"] == "forward_step")
     groups = {
         group: {k: case.tensor(v)[:, 0] for k, v in obs.items()}
         for group, obs in call["args"].items()
@@ -202,7 +194,7 @@ def test_rnn_mimo_mlp_forward_step_works(case_name, one_thread):
         ("out/forward_step/h", new_state[0]),
         ("out/forward_step/c", new_state[1]),
     ):
-        ok, err, detail = pf.compare(got, case.tensors[name], rtol, atol)
+        ok, err, detail = pf.compare(got, case.io[name], rtol, atol)
         assert ok, f"{name}: max_abs_err={err} {detail}"
 
 
@@ -258,17 +250,18 @@ def test_compare_reports_max_error_and_shape():
 # -- load_robomimic_state_dict strictness and the one-warning drop, on real fixtures ----------
 
 
-def _built_case(*preferred: str):
-    parity = _require_fixtures()
+def _built_case(parity_case, *preferred: str):
     for name in preferred:
         if name in CASES:
-            case = pf.load_case(parity / name)
+            case = parity_case(name)
             return case, build_case_network(case)[0]
     pytest.skip(f"not yet implemented: none of the cases {preferred} is in the fixture set")
 
 
-def test_load_robomimic_state_dict_is_strict():
-    case, network = _built_case("05_mimo_mlp_obs_goal", "07_actor_network", "14_value_network")
+def test_load_robomimic_state_dict_is_strict(parity_case):
+    case, network = _built_case(
+        parity_case, "05_mimo_mlp_obs_goal", "07_actor_network", "14_value_network"
+    )
     good = case.state_dict()
     broken = dict(good)
     missing_key = next(k for k in broken if k.endswith(".weight"))
@@ -292,22 +285,21 @@ def test_load_robomimic_state_dict_is_strict():
         assert torch.equal(value, good[key].to(value.dtype))
 
 
-def test_dropped_settings_give_one_warning_and_robomimics_network(one_thread):
+def test_dropped_settings_give_one_warning_and_robomimics_network(one_thread, parity_case):
     """Settings robomimic silently ignores are dropped with ONE warning listing them all,
     and the result is still robomimic's network (its weights load, its outputs match)."""
-    parity = _require_fixtures()
     if "04_obs_encoder_rgb_lowdim" not in CASES:
         pytest.skip("not yet implemented: case 04_obs_encoder_rgb_lowdim is not in the set")
-    case = pf.load_case(parity / "04_obs_encoder_rgb_lowdim")
+    case = parity_case("04_obs_encoder_rgb_lowdim")
     build_case_network(case)  # skips by name while the rgb plugins are missing
-    kwargs = case.meta["kwargs"]
+    kwargs = case.spec["kwargs"]
     rgb = kwargs["encoder_kwargs"]["rgb"]
     rgb["core_kwargs"]["feature_dimenson"] = 128  # misspelled: robomimic keeps 64
     rgb["core_kwargs"]["backbone_kwargs"]["num_layers"] = 50
     rgb["core_kwargs"]["pool_kwargs"]["num_kps"] = 8
     rgb["obs_randomizer_kwargs"]["crop_size"] = 10
     with pytest.warns(RobomimicMigrationWarning) as record:
-        network = build_network("obs_encoder_factory", kwargs, case.meta["obs_modalities"])
+        network = build_network("obs_encoder_factory", kwargs, case.spec["obs_modalities"])
     assert len(record) == 1
     message = str(record[0].message)
     for dropped in ("feature_dimenson", "num_layers", "num_kps", "crop_size"):
@@ -317,23 +309,22 @@ def test_dropped_settings_give_one_warning_and_robomimics_network(one_thread):
     assert all(o.ok for c in results for o in c.outputs), pf.format_results(results)
 
 
-def test_config_path_builds_robomimics_encoder(one_thread):
+def test_config_path_builds_robomimics_encoder(one_thread, parity_case):
     """An experiment config's observation section (case 04's settings, written the way
     robomimic's JSON configs hold them) builds the encoder robomimic built: its weights load
     and its outputs match the recording."""
     from obsnets_robomimic import build_obs_encoder_from_config
 
-    parity = _require_fixtures()
     if "04_obs_encoder_rgb_lowdim" not in CASES:
         pytest.skip("not yet implemented: case 04_obs_encoder_rgb_lowdim is not in the set")
-    case = pf.load_case(parity / "04_obs_encoder_rgb_lowdim")
+    case = parity_case("04_obs_encoder_rgb_lowdim")
     build_case_network(case)  # skips by name while the rgb plugins are missing
-    kwargs = case.meta["kwargs"]
+    kwargs = case.spec["kwargs"]
     config = {
         "algo_name": "bc",
         "observation": {
             "modalities": {
-                "obs": dict(case.meta["obs_modalities"]),
+                "obs": dict(case.spec["obs_modalities"]),
                 "goal": {"low_dim": [], "rgb": []},
             },
             "encoder": kwargs["encoder_kwargs"],
@@ -350,16 +341,15 @@ def test_config_path_builds_robomimics_encoder(one_thread):
     assert all(o.ok for c in results for o in c.outputs), pf.format_results(results)
 
 
-def test_hand_assembled_encoder_matches_the_factory_one(one_thread):
+def test_hand_assembled_encoder_matches_the_factory_one(one_thread, parity_case):
     """Case 04's encoder written as robomimic's manual assembly (ObservationEncoder, then
     register_obs_key with a randomizer object, then make): the post_init_calls path builds
     the same network, so robomimic's weights load and the outputs match."""
-    parity = _require_fixtures()
     if "04_obs_encoder_rgb_lowdim" not in CASES:
         pytest.skip("not yet implemented: case 04_obs_encoder_rgb_lowdim is not in the set")
-    case = pf.load_case(parity / "04_obs_encoder_rgb_lowdim")
+    case = parity_case("04_obs_encoder_rgb_lowdim")
     build_case_network(case)  # skips by name while the rgb plugins are missing
-    rgb = case.meta["kwargs"]["encoder_kwargs"]["rgb"]
+    rgb = case.spec["kwargs"]["encoder_kwargs"]["rgb"]
     crop = {"input_shape": [3, 84, 84], **rgb["obs_randomizer_kwargs"]}
     calls = [
         {
@@ -378,12 +368,25 @@ def test_hand_assembled_encoder_matches_the_factory_one(one_thread):
         {"method": "register_obs_key", "kwargs": {"name": "robot0_eef_quat", "shape": [4]}},
         {"method": "make", "kwargs": {}},
     ]
-    case.meta["robomimic_class"] = "ObservationEncoder"
-    case.meta["constructor"] = "class"
-    case.meta["kwargs"] = {"feature_activation": "torch.nn.ReLU"}
-    case.meta["post_init_calls"] = calls
+    case.spec["robomimic_class"] = "ObservationEncoder"
+    case.spec["constructor"] = "class"
+    case.spec["kwargs"] = {"feature_activation": "torch.nn.ReLU"}
+    case.spec["post_init_calls"] = calls
     network, migration_warnings = build_case_network(case)
     assert not [m for m in migration_warnings if "dropped" in m]  # only behaviours reproduced
     load_robomimic_state_dict(network, case.state_dict())
     results = pf.replay(case, network)
     assert all(o.ok for c in results for o in c.outputs), pf.format_results(results)
+
+
+def test_a_missing_case_fails_naming_the_fix(parity_case, monkeypatch, tmp_path):
+    """The fixtures are part of the repository: a missing case fails (never skips)."""
+    monkeypatch.setenv(pf.PARITY_ENV, str(tmp_path))
+    assert pf.list_cases(pf.parity_dir()) == []
+    with pytest.raises(pytest.fail.Exception) as info:
+        parity_case("05_mimo_mlp_obs_goal")
+    assert str(info.value) == (
+        f"Test data {tmp_path / '05_mimo_mlp_obs_goal' / 'case.json'} not found. It is part of "
+        "the repository (tests/fixtures); run `make fixtures` to copy it from ../shared, or set "
+        "OBSNETS_PARITY_DIR to its location."
+    )

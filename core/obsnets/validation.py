@@ -41,6 +41,7 @@ __all__ = [
     "MAX_SIZE",
     "check_allocation",
     "check_arguments",
+    "check_bounds",
     "check_finite_float",
     "check_int",
     "check_probability",
@@ -134,6 +135,52 @@ def check_probability(owner: str, name: str, value: Any) -> float:
             f"got {value!r} (1 would drop everything)."
         )
     return number
+
+
+def check_bounds(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    expected: str = "[low, high] with low < high",
+    low_is: str = "the lower bound",
+) -> tuple[float, float]:
+    """Return ``(low, high)`` from a two-entry bounds argument with ``low < high``, or raise.
+
+    One check for every "exactly two numbers, low below high" argument (a policy's
+    ``mean_limits``/``std_limits``, a VAE's ``output_ranges`` entries), so they all answer
+    a mistake alike.
+
+    Args:
+        owner: The component, for the message (``"GaussianActorNetwork"``).
+        name: The argument, for the message (``"std_limits"``, ``"output_ranges['action']"``).
+        value: What was given: a sequence of two finite numbers.
+        positive: Whether ``low`` must also be above 0 (e.g. a standard deviation's limit).
+        expected: How the message writes the expected form, as the argument's documentation
+            does (``"(low, high)"`` for a tuple-valued setting).
+        low_is: What ``low`` means, for the message when ``positive`` fails
+            (``"the smallest standard deviation"``).
+
+    Raises:
+        InvalidKwargsError: an entry is not a real number.
+        ConfigError: not two entries, a non-finite entry, ``low >= high``, or ``low <= 0``
+            where ``positive``.
+    """
+    sequence = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    if not sequence or len(value) != 2:
+        given = list(value) if sequence else value
+        raise ConfigError(f"{owner}: {name} must be {expected}; got {given!r}.")
+    low = check_finite_float(owner, f"{name}[0]", value[0])
+    high = check_finite_float(owner, f"{name}[1]", value[1])
+    if low >= high:
+        raise ConfigError(
+            f"{owner}: {name} must be {expected}; got {list(value)!r}, where low < high "
+            f"does not hold."
+        )
+    if positive and low <= 0.0:
+        raise ConfigError(f"{owner}: {name}[0] is {low_is} and must be above 0; got {value[0]!r}.")
+    return low, high
 
 
 def check_shape(owner: str, name: str, shape: Any) -> list[int]:

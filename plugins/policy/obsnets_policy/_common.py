@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from obsnets.errors import ConfigError, InvalidKwargsError, ShapeError, suggestion
+from obsnets.validation import check_bounds
 
 __all__ = [
     "ObsModalities",
@@ -137,25 +138,20 @@ def check_limits(
 ) -> tuple[float, float]:
     """Return ``(low, high)`` from a two-entry ``limits`` argument with ``low < high``.
 
+    :func:`obsnets.validation.check_bounds`, worded for a policy's limits.
+
     Args:
         component: Network name for the message.
         name: The argument, e.g. ``"mean_limits"``.
-        limits: What was given (its entries are already checked to be finite numbers).
+        limits: What was given.
         positive: Whether ``low`` must be above 0 (a standard deviation's lower limit).
 
     Raises:
         ConfigError: not two entries, ``low >= high``, or a non-positive ``low`` where needed.
     """
-    if len(limits) != 2 or float(limits[0]) >= float(limits[1]):
-        raise ConfigError(
-            f"{component}: {name} must be [low, high] with low < high; got {list(limits)!r}."
-        )
-    if positive and float(limits[0]) <= 0.0:
-        raise ConfigError(
-            f"{component}: {name}[0] is the smallest standard deviation and must be above 0; "
-            f"got {limits[0]!r}."
-        )
-    return float(limits[0]), float(limits[1])
+    return check_bounds(
+        component, name, limits, positive=positive, low_is="the smallest standard deviation"
+    )
 
 
 def resolve_std_activation(component: str, name: Any, allowed: Sequence[str | None]) -> Any:

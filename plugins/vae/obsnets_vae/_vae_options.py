@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from obsnets.errors import ConfigError
+from obsnets.validation import check_bounds
 
 __all__ = ["check_vae_options"]
 
@@ -75,10 +76,4 @@ def check_vae_options(
                 f"{sorted(output_shapes)}."
             )
     for key, bounds in (output_ranges or {}).items():
-        if len(bounds) != 2:
-            raise ConfigError(
-                f"VAE: output_ranges[{key!r}] must be (low, high); got {list(bounds)!r}."
-            )
-        low, high = (float(b) for b in bounds)
-        if not low < high:
-            raise ConfigError(f"VAE: output_ranges[{key!r}] must be (low, high) with low < high.")
+        check_bounds("VAE", f"output_ranges[{key!r}]", bounds, expected="(low, high)")
