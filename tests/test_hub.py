@@ -20,9 +20,12 @@ import huggingface_hub.constants as hf_constants
 import pytest
 import torch
 
+import obsnets.saving
 from obsnets import ConfigError, ObservationDecoder, PluginLoadError
 from obsnets.errors import HubError
 from obsnets.hub_upload import push_to_hub
+from obsnets.model_card import render_model_card
+from obsnets.saved_config import parse_saved_config
 from obsnets.saving import (
     MODEL_FILES,
     WEIGHTS_FILE,
@@ -378,3 +381,17 @@ def test_a_hub_failure_while_pushing_is_a_hub_error(api, monkeypatch):
     monkeypatch.setattr(RecordingApi, "upload_folder", unreachable)
     with pytest.raises(HubError, match=r"'hf://my-lab/decoder@v1'.*Connection refused.*hf auth"):
         push_to_hub(_decoder(0), REPO, revision="v1")
+
+
+def test_push_to_hub_renders_the_model_card_once_for_its_repository(api, monkeypatch):
+    rendered: list[str | None] = []
+
+    def recording(config, repo_id=None):
+        rendered.append(repo_id)
+        return render_model_card(config, repo_id=repo_id)
+
+    monkeypatch.setattr(obsnets.saving, "render_model_card", recording)
+    push_to_hub(_decoder(0), REPO)
+    assert rendered == [REPO]
+    uploaded_config = parse_saved_config(api.uploaded["config.json"], "config.json")
+    assert api.uploaded["README.md"].decode() == render_model_card(uploaded_config, repo_id=REPO)

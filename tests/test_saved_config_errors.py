@@ -74,6 +74,7 @@ CASES = {
     "negative size": (_set([*TENSOR, "shape"], [-3, 4]), "['nets.a.weight'].shape\" must be"),
     "boolean size": (_set([*TENSOR, "shape"], [True, 4]), "['nets.a.weight'].shape\" must be"),
     "unknown dtype": (_set([*TENSOR, "dtype"], "object"), "['nets.a.weight'].dtype\" must be"),
+    "complex dtype": (_set([*TENSOR, "dtype"], "complex64"), "got 'complex64'"),
     "bad digest": (_set([*TENSOR, "sha256"], "zz"), "['nets.a.weight'].sha256\" must be"),
     "tied a list": (_set(["weights", "tied"], []), "'weights.tied' must be an object"),
     "alias of a stored tensor": (

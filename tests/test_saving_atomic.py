@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,141 @@ def test_without_an_atomic_exchange_the_old_folder_is_renamed_aside_then_removed
     assert [b for _, b in renames][-1] == "model" and renames[0][0] == "model"
     _assert_same_weights(load(target), _decoder(1))
     assert _beside(target) == []
+
+
+# write_file: one small file (a config, a picture) replaced atomically.
+
+
+def test_write_file_failing_midway_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "config.json"
+    target.write_text("old\n")
+
+    def half_written(path):
+        path.write_text('{"half": ')
+        _disk_full()
+
+    with pytest.raises(OSError, match="No space left"):
+        saved_folder.write_file(target, half_written)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_write_file_failing_before_the_file_exists_leaves_nothing(tmp_path):
+    target = tmp_path / "new" / "curve.png"  # a missing folder is created
+    with pytest.raises(KeyboardInterrupt):
+        saved_folder.write_file(target, lambda path: (path.write_bytes(b"\x89P"), _interrupt()))
+    assert list(target.parent.iterdir()) == []
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def test_write_file_gives_the_mode_of_a_plainly_created_file(tmp_path):
+    target = tmp_path / "config.json"
+    target.write_text("old\n")
+    os.chmod(target, 0o600)  # replaced, not kept: the new file is a new file
+    previous = os.umask(0o027)
+    try:
+        # A writer that makes its file private (as mkstemp does) does not decide the mode.
+        saved_folder.write_file(target, lambda path: (path.write_text("new\n"), path.chmod(0o600)))
+        (tmp_path / "plain").write_text("plain\n")
+    finally:
+        os.umask(previous)
+    assert target.read_text() == "new\n"
+    mode = stat.S_IMODE(target.stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o640
+
+
+def test_write_file_hands_the_writer_a_hidden_path_with_the_target_suffix(tmp_path):
+    target = tmp_path / "learning_curve.png"
+    given = []
+    saved_folder.write_file(target, lambda path: (given.append(path), path.write_bytes(b"png")))
+    [path] = given
+    assert path.parent == tmp_path
+    assert path.name.startswith(".learning_curve.saving-") and path.suffix == ".png"
+    assert not path.exists()
+    assert target.read_bytes() == b"png"
+
+
+def test_write_file_under_a_file_is_a_config_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    target = tmp_path / "file" / "config.json"
+    message = (
+        f"Cannot write {str(target)!r}: {str(tmp_path / 'file')!r} is a file, not a folder. "
+        "Choose another location."
+    )
+    with pytest.raises(ConfigError) as caught:
+        saved_folder.write_file(target, lambda path: path.write_text("{}"))
+    assert str(caught.value) == message
+
+
+def test_a_load_whose_folder_is_replaced_before_the_weights_are_read_reads_the_new_one(
+    tmp_path, monkeypatch
+):
+    target = tmp_path / "model"
+    save_pretrained(_decoder(0), target)
+    read = saved_folder.FolderReader.read
+    weights_reads = []
+
+    def replaced_before_the_weights(self, name, limit):
+        if name == WEIGHTS_FILE:
+            weights_reads.append(name)
+            if len(weights_reads) == 1:
+                # The opened folder is swapped out and removed: its weights file is gone.
+                save_pretrained(_decoder(1), target)
+        return read(self, name, limit)
+
+    monkeypatch.setattr(saved_folder.FolderReader, "read", replaced_before_the_weights)
+    _assert_same_weights(load(target), _decoder(1))
+    assert weights_reads == [WEIGHTS_FILE, WEIGHTS_FILE]
+
+
+def test_weights_that_cannot_be_read_are_named(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    save_pretrained(_decoder(0), target)
+    read = saved_folder.FolderReader.read
+
+    def denied(self, name, limit):
+        if name == WEIGHTS_FILE:
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        return read(self, name, limit)
+
+    monkeypatch.setattr(saved_folder.FolderReader, "read", denied)
+    with pytest.raises(obsnets.ObsnetsError) as raised:
+        load(target)
+    assert str(raised.value) == (
+        f"Cannot read weights {str(target / WEIGHTS_FILE)!r}: Permission denied."
+    )
+    assert not isinstance(raised.value, ConfigError)  # not "No saved obsnets model"
+
+
+def test_a_complex_model_is_refused_with_the_reason_and_nothing_is_written(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: complex modules are experimental
+        model = obsnets.MLP(3, 2, layer_dims=(4,)).to(torch.complex64)
+    with pytest.raises(ConfigError) as raised:
+        save_pretrained(model, tmp_path / "model")
+    assert str(raised.value) == (
+        "Cannot save MLP: tensors '_model.0.weight' (complex64), '_model.0.bias' (complex64), "
+        "'_model.2.weight' (complex64), '_model.2.bias' (complex64) have dtypes a saved model "
+        "cannot hold. Complex weights cannot be saved: a saved model is rebuilt with real ones. "
+        "Convert them to one of ['bfloat16', 'bool', 'float16', 'float32', 'float64', "
+        "'float8_e4m3fn', 'float8_e5m2', 'int16', 'int32', 'int64', 'int8', 'uint8'] "
+        "(e.g. model.float()). Nothing was written."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_refused_dtypes_list_the_first_six_tensors(tmp_path):
+    model = obsnets.MLP(3, 2, layer_dims=(4, 4, 4))
+    for index in range(8):
+        model.register_buffer(f"counts{index}", torch.zeros(2, dtype=torch.uint32))
+    with pytest.raises(ConfigError) as raised:
+        save_pretrained(model, tmp_path / "model")
+    message = str(raised.value)
+    assert message.startswith(
+        "Cannot save MLP: tensors 'counts0' (uint32), 'counts1' (uint32), 'counts2' (uint32), "
+        "'counts3' (uint32), 'counts4' (uint32), 'counts5' (uint32) and 2 more have dtypes a "
+        "saved model cannot hold. Convert them to one of ['bfloat16', "
+    ), message

@@ -1,8 +1,8 @@
 """Publishing a model on the Hugging Face Hub: :func:`push_to_hub`.
 
-The model is saved with :func:`obsnets.saving.save_pretrained` into a temporary folder (so the
-same checks apply and nothing unsaveable is uploaded), its model card names the repository,
-and the folder is uploaded in one commit. Loading it back: ``obsnets.load("hf://org/name")``.
+The model is saved as :func:`obsnets.saving.save_pretrained` saves it, into a temporary folder
+(so the same checks apply and nothing unsaveable is uploaded), with a model card naming the
+repository, and the folder is uploaded in one commit. Loading it back: ``obsnets.load("hf://org/name")``.
 
 Needs the optional extra: ``pip install "obsnets[hub]"``.
 """
@@ -17,8 +17,7 @@ import torch
 
 from obsnets.errors import HubError
 from obsnets.hub import HubReference, check_repo_id, check_revision, import_huggingface_hub
-from obsnets.model_card import MODEL_CARD_FILE, render_model_card
-from obsnets.saving import read_saved_config, save_pretrained
+from obsnets.saving import _entry_for, _save
 
 __all__ = ["push_to_hub"]
 
@@ -68,12 +67,8 @@ def push_to_hub(
     hub = import_huggingface_hub()
     target = HubReference(repo_id, revision)
     with tempfile.TemporaryDirectory(prefix="obsnets-push-") as tmp:
-        folder = save_pretrained(model, Path(tmp) / "model")
-        config = read_saved_config(folder)
-        (folder / MODEL_CARD_FILE).write_text(
-            render_model_card(config, repo_id=repo_id), encoding="utf-8"
-        )
-        message = commit_message or f"Upload {config['component']['name']} with obsnets"
+        folder = _save(model, Path(tmp) / "model", repo_id=repo_id)
+        message = commit_message or f"Upload {_entry_for(model).name} with obsnets"
         api = hub.HfApi(token=token, library_name="obsnets")
         try:
             if create_repo:

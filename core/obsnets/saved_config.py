@@ -35,12 +35,15 @@ STORABLE_DTYPES: dict[str, torch.dtype] = {
         torch.bfloat16,
         torch.float32,
         torch.float64,
-        torch.complex64,
         torch.float8_e4m3fn,
         torch.float8_e5m2,
     )
 }
-"""The tensor dtypes a saved model's weights may have, by the name config.json uses."""
+"""The tensor dtypes a saved model's weights may have, by the name config.json uses.
+
+No complex dtype: a saved model is rebuilt in the default (real) dtype, and only real
+floating-point tensors take another saved dtype at load (:func:`obsnets.saved_weights.load_state`).
+"""
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from safetensors.torch import save_file
@@ -112,10 +112,26 @@ def save_pretrained(
 
     Raises:
         ConfigError: the model is not a registered component, one of its constructor
-            arguments cannot be written as JSON (e.g. a module instance), the model's
-            structure is not what its saved config rebuilds (e.g. a submodule replaced after
-            construction), or ``directory`` holds other files and ``overwrite`` is false.
-            Nothing is written then.
+            arguments cannot be written as JSON (e.g. a module instance), a tensor has a
+            dtype a saved model cannot hold (complex, or none of ``STORABLE_DTYPES`` in
+            :mod:`obsnets.saved_config`), the model's structure is not what its saved config
+            rebuilds (e.g. a submodule replaced after construction), or ``directory`` holds
+            other files and ``overwrite`` is false. Nothing is written then.
+    """
+    return _save(model, directory, overwrite=overwrite)
+
+
+def _save(
+    model: torch.nn.Module,
+    directory: str | Path,
+    *,
+    overwrite: bool = False,
+    repo_id: str | None = None,
+) -> Path:
+    """:func:`save_pretrained`, with a model card naming the Hub repository ``repo_id``.
+
+    :func:`obsnets.hub_upload.push_to_hub` saves through this, so the card it uploads is
+    rendered once, for its repository (``None``: a placeholder, as ``save_pretrained`` writes).
     """
     entry = _entry_for(model)
     arguments = getattr(model, "init_arguments", None)
@@ -125,10 +141,7 @@ def save_pretrained(
     tensors, tied = dedupe_tensors(model.state_dict())
     unstorable = {k: t.dtype for k, t in tensors.items() if t.dtype not in _STORABLE}
     if unstorable:
-        raise ConfigError(
-            f"Cannot save {entry.name}: tensors {unstorable} have dtypes safetensors does not "
-            f"store; convert them to one of {sorted(STORABLE_DTYPES)}."
-        )
+        _refuse_dtypes(entry.name, unstorable)
     components = _components(model)
     config = {
         "format_version": FORMAT_VERSION,
@@ -150,7 +163,7 @@ def save_pretrained(
     }
     text = json.dumps(config, indent=2) + "\n"
     saved = json.loads(text)  # exactly what load will read
-    card = render_model_card(saved)
+    card = render_model_card(saved, repo_id=repo_id)
     component = saved["component"]
     with skip_pretrained_weights(), pinned_names(_recorded_components(saved)):
         check_rebuilds_same(
@@ -171,6 +184,23 @@ def save_pretrained(
 
     write_folder(target, write)
     return directory
+
+
+def _refuse_dtypes(name: str, unstorable: Mapping[str, torch.dtype]) -> NoReturn:
+    """Raise the ConfigError for tensors whose dtypes a saved model cannot hold."""
+    listed = [f"{k!r} ({str(d).removeprefix('torch.')})" for k, d in unstorable.items()]
+    more = f" and {len(listed) - 6} more" if len(listed) > 6 else ""
+    shown = ", ".join(listed[:6]) + more
+    complex_note = (
+        " Complex weights cannot be saved: a saved model is rebuilt with real ones."
+        if any(d.is_complex for d in unstorable.values())
+        else ""
+    )
+    raise ConfigError(
+        f"Cannot save {name}: tensors {shown} have dtypes a saved model cannot hold.{complex_note} "
+        f"Convert them to one of {sorted(STORABLE_DTYPES)} (e.g. model.float()). Nothing was "
+        f"written."
+    )
 
 
 def _check_replaceable(target: Path, directory: Path) -> None:
