@@ -15,7 +15,8 @@ from obsnets.encoders import (
     format_summary,
     summarize,
 )
-from obsnets.errors import ConfigError
+from obsnets.encoders.summary import random_observations
+from obsnets.errors import ConfigError, InvalidKwargsError
 from obsnets.mimo import MIMO_MLP, RNN_MIMO_MLP
 
 
@@ -192,3 +193,52 @@ def test_example_inputs_uses_the_networks_own_method_or_explains():
     net = NeedsMore({"obs": {"pos": [3]}}, {"a": [1]}, [2])
     with pytest.raises(ConfigError, match="'horizon'"):
         example_inputs(net)
+
+
+def test_random_observations_draw_images_uniform_and_the_rest_normal_in_key_order():
+    shapes = {"img": [3, 2, 2], "pos": [4]}
+    obs = random_observations(shapes, 2, seed=7)
+    generator = torch.Generator().manual_seed(7)
+    want_img = torch.rand(2, 3, 2, 2, generator=generator)  # first key first, one stream
+    want_pos = torch.randn(2, 4, generator=generator)
+    assert list(obs) == ["img", "pos"]
+    assert torch.equal(obs["img"], want_img)
+    assert torch.equal(obs["pos"], want_pos)
+    assert obs["pos"].device == torch.device("cpu")
+    history = random_observations(shapes, 2, 5)
+    assert history["img"].shape == (2, 5, 3, 2, 2)
+    assert history["pos"].shape == (2, 5, 4)
+    assert history["img"].min() >= 0 and history["img"].max() <= 1
+    assert history["pos"].min() < 0  # normal, not uniform
+
+
+def test_random_observations_continue_a_given_generator_and_follow_a_modules_device():
+    shared = torch.Generator().manual_seed(3)
+    first = random_observations({"a": [2]}, 3, generator=shared)
+    second = random_observations({"b": [2]}, 3, generator=shared)
+    both = random_observations({"a": [2], "b": [2]}, 3, seed=3)
+    assert torch.equal(first["a"], both["a"])
+    assert torch.equal(second["b"], both["b"])
+    on_cpu = random_observations({"a": [2]}, 1, device=nn.Linear(2, 2))
+    assert on_cpu["a"].device == torch.device("cpu")
+    assert random_observations({"a": [2]}, 1, device=nn.ReLU())["a"].device.type == "cpu"
+
+
+def test_random_observations_refuse_bad_sizes_by_name():
+    with pytest.raises(ConfigError) as caught:
+        random_observations({"a": [2]}, 0)
+    assert (
+        str(caught.value)
+        == "random_observations: argument 'batch_size' must be an int >= 1; got 0."
+    )
+    with pytest.raises(InvalidKwargsError, match=r"^random_observations: argument 'steps' must"):
+        random_observations({"a": [2]}, 2, steps=True)
+
+
+def test_example_inputs_refuse_a_sequence_length_below_one():
+    net = RNN_MIMO_MLP({"obs": {"pos": [3]}}, {"a": [2]}, [4], 5, 1)
+    with pytest.raises(ConfigError) as caught:
+        example_inputs(net, sequence_length=0)
+    assert str(caught.value) == (
+        "example_inputs: argument 'sequence_length' must be an int >= 1; got 0."
+    )

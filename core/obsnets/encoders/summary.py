@@ -3,7 +3,8 @@
 :func:`summarize` lists, per observation key, its randomizers, its encoder network, its
 feature shape and parameter count, then the network's other parts and the total;
 :func:`format_summary` prints those rows as a table; :func:`example_inputs` makes random
-inputs of the declared shapes, as keyword arguments for ``network(**inputs)``.
+inputs of the declared shapes, as keyword arguments for ``network(**inputs)``, its observations
+drawn by :func:`random_observations` (which networks' own ``example_inputs`` methods reuse).
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from obsnets.encoders.group_encoder import ObservationGroupEncoder
 from obsnets.encoders.observation_decoder import ObservationDecoder
 from obsnets.encoders.observation_encoder import ObservationEncoder
 from obsnets.errors import ConfigError
+from obsnets.validation import check_int
 
-__all__ = ["SummaryRow", "example_inputs", "format_summary", "summarize"]
+__all__ = [
+    "SummaryRow",
+    "example_inputs",
+    "format_summary",
+    "random_observations",
+    "summarize",
+]
 
 
 @dataclass(frozen=True)
@@ -252,8 +260,12 @@ def example_inputs(
         seed: Seed of the generator drawing the values.
 
     Raises:
-        ConfigError: the network's ``forward`` takes arguments this function cannot make.
+        InvalidKwargsError: ``batch_size`` or ``sequence_length`` is not an int.
+        ConfigError: ``batch_size`` or ``sequence_length`` is below 1, or the network's
+            ``forward`` takes arguments this function cannot make.
     """
+    batch_size = check_int("example_inputs", "batch_size", batch_size, low=1)
+    sequence_length = check_int("example_inputs", "sequence_length", sequence_length, low=1)
     own = getattr(network, "example_inputs", None)
     if callable(own):
         return dict(own(batch_size))
@@ -301,10 +313,62 @@ def example_inputs(
     return inputs
 
 
+def random_observations(
+    shapes: Mapping[str, Sequence[int]],
+    batch_size: int,
+    steps: int | None = None,
+    *,
+    device: torch.device | str | nn.Module | None = None,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
+    """Random observations of the given shapes: ``{key: (B, *shapes[key])}``.
+
+    Images (3-D shapes, ``(C, H, W)``) are uniform in ``[0, 1]`` (the network format), other
+    observations standard normal. Keys are drawn in the order of ``shapes``, from one CPU
+    generator, so the values do not depend on ``device``.
+
+    Args:
+        shapes: ``{key: shape}``, each shape without batch (or time) dimension.
+        batch_size: ``B``.
+        steps: ``T``: with it, every tensor is ``(B, T, *shapes[key])`` (an observation
+            history); ``None``: no time dimension.
+        device: Where the tensors go; a module means the device of its first parameter (CPU
+            if it has none); ``None``: CPU.
+        seed: Seed of a fresh generator, used when ``generator`` is ``None``.
+        generator: A CPU generator to draw from instead (it advances), to make several
+            inputs from one random stream.
+
+    Returns:
+        ``{key: tensor}`` in the order of ``shapes``.
+
+    Raises:
+        InvalidKwargsError: ``batch_size`` or ``steps`` is not an int.
+        ConfigError: ``batch_size`` or ``steps`` is below 1.
+    """
+    batch_size = check_int("random_observations", "batch_size", batch_size, low=1)
+    lead = [] if steps is None else [check_int("random_observations", "steps", steps, low=1)]
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed)
+    if isinstance(device, nn.Module):
+        target = _device_of(device)
+    else:
+        target = torch.device("cpu" if device is None else device)
+    observations: dict[str, torch.Tensor] = {}
+    for key, shape in shapes.items():
+        draw = torch.rand if len(shape) == 3 else torch.randn
+        observations[key] = draw(batch_size, *lead, *shape, generator=generator).to(target)
+    return observations
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    first = next(module.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 class _Maker:
     def __init__(self, network: nn.Module, batch_size: int, seed: int) -> None:
-        first = next(network.parameters(), None)
-        self.device = first.device if first is not None else torch.device("cpu")
+        self.device = _device_of(network)
         self.batch_size = int(batch_size)
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -319,11 +383,11 @@ class _Maker:
     def observations(
         self, shapes: Mapping[str, Sequence[int]], steps: int | None = None
     ) -> dict[str, torch.Tensor]:
-        lead = [steps] if steps else []
-        return {
-            k: self.uniform([*lead, *s]) if len(s) == 3 else self.normal([*lead, *s])
-            for k, s in shapes.items()
-        }
+        # One generator for all of a network's inputs: groups, goals and actions continue the
+        # same stream, so the values match those drawn before this function existed.
+        return random_observations(
+            shapes, self.batch_size, steps, device=self.device, generator=self.generator
+        )
 
     def groups(
         self, groups: Mapping[str, Mapping[str, Sequence[int]]], steps: int | None = None

@@ -15,6 +15,7 @@ from obsnets.bases.network import NetworkBase
 from obsnets.blocks import time_distributed
 from obsnets.encoders import ObservationGroupEncoder
 from obsnets.encoders.factory import ObsModalities
+from obsnets.encoders.summary import random_observations
 from obsnets.errors import ConfigError, PluginLoadError, ShapeError
 from obsnets_diffusion.conditional_unet1d import ConditionalUnet1D
 from obsnets_diffusion.noise_schedulers import build_noise_scheduler, scheduler_settings
@@ -158,19 +159,16 @@ class DiffusionPolicyNetwork(NetworkBase):
     def example_inputs(self, batch_size: int = 2) -> dict[str, Any]:
         """Random ``forward`` inputs (``obsnets build``): ``{"obs_dict": {k: (B, To, ...)}}``.
 
-        Images (3-D shapes) are uniform in ``[0, 1]``, other observations standard normal,
-        drawn from a generator seeded with 0, on the network's device.
+        Drawn by :func:`~obsnets.encoders.summary.random_observations` with seed 0 on the
+        network's device: images (3-D shapes) uniform in ``[0, 1]``, other observations
+        standard normal.
 
         Args:
             batch_size: ``B``.
         """
-        generator = torch.Generator().manual_seed(0)
-        device = next(self.parameters()).device
-        obs: dict[str, torch.Tensor] = {}
-        for key, shape in self.obs_shapes.items():
-            size = (batch_size, self.observation_horizon, *shape)
-            draw = torch.rand if len(shape) == 3 else torch.randn
-            obs[key] = draw(size, generator=generator).to(device)
+        obs = random_observations(
+            self.obs_shapes, batch_size, self.observation_horizon, device=self, seed=0
+        )
         return {"obs_dict": obs}
 
     def build_noise_scheduler(self) -> Any:

@@ -228,3 +228,15 @@ def test_an_unknown_scheduler_setting_gets_a_close_match() -> None:
 def test_an_inference_step_count_below_one_is_named() -> None:
     with pytest.raises(ConfigError, match=r"'num_inference_timesteps' must be an int in \[1, "):
         policy(num_inference_timesteps=0)
+
+
+def test_example_inputs_are_seeded_observation_histories_on_the_networks_device() -> None:
+    net = policy()
+    inputs = net.example_inputs(batch_size=3)
+    generator = torch.Generator().manual_seed(0)  # the draws before random_observations existed
+    want = {k: torch.randn(3, 2, 2, generator=generator) for k in ("pos", "goal")}
+    assert list(inputs) == ["obs_dict"]
+    assert list(inputs["obs_dict"]) == ["pos", "goal"]
+    for key, value in want.items():
+        torch.testing.assert_close(inputs["obs_dict"][key], value, rtol=0, atol=0)
+    assert net(**inputs, generator=seeded(0)).shape == (3, 3, 2)  # (B, Ta, A)
